@@ -1,0 +1,40 @@
+#!/bin/busybox sh
+# /init of the HIL initramfs (static busybox). Loads the 9p/overlay modules,
+# builds the root: the host's / (9p, read-only) under a tmpfs overlay, mounts
+# the run's read-write share on /hil, then runs /hil/boot.sh (written by
+# run.sh) with the host's bash in a chroot. Powers off when it returns.
+/bin/busybox --install -s /bin
+export PATH=/bin:/sbin:/usr/bin:/usr/sbin
+
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+
+halt_now() {
+  echo "hil-init: $*"
+  sync
+  poweroff -f
+  sleep 5
+}
+
+while read -r m; do
+  insmod "/lib/modules/$m" || halt_now "insmod $m failed"
+done < /modules.list
+
+opts=trans=virtio,version=9p2000.L,msize=262144
+mount -t 9p -o "$opts,cache=loose,ro" hostroot /lower || halt_now "cannot mount the host root"
+mount -t tmpfs -o mode=0755 tmpfs /rw || halt_now "tmpfs"
+mkdir -p /rw/upper /rw/work
+mount -t overlay -o lowerdir=/lower,upperdir=/rw/upper,workdir=/rw/work overlay /newroot \
+  || halt_now "cannot mount the overlay"
+mkdir -p /newroot/hil
+mount -t 9p -o "$opts" hilrun /newroot/hil || halt_now "cannot mount the run share"
+for d in proc sys dev; do
+  mount --move "/$d" "/newroot/$d" || halt_now "cannot move /$d"
+done
+
+chroot /newroot /bin/bash /hil/boot.sh
+echo "hil-init: boot.sh returned $?"
+sync
+poweroff -f
+sleep 5
