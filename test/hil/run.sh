@@ -138,7 +138,8 @@ done
 # initramfs: static busybox as /init, modules for 9p + overlay
 # ---------------------------------------------------------------------------
 initmods=()
-for m in virtio_pci 9pnet_virtio 9p overlay; do
+# Everything the guest needs is loaded from the initramfs (no modprobe over 9p).
+for m in virtio_pci 9pnet_virtio 9p overlay configfs dummy_hcd libcomposite usb_f_ss_lb usb_f_fs; do
   while read -r _ path _; do
     [[ " ${initmods[*]} " == *" $path "* ]] || initmods+=("$path")
   done < <(modprobe -d "$KDIR" -S "$KVER" --show-depends "$m" | grep '^insmod ')
@@ -238,13 +239,13 @@ cleanup() {
 trap cleanup EXIT
 trap 'cleanup; exit 130' INT TERM
 
-append="console=ttyS0 quiet panic=-1 8250.nr_uarts=2"
+append="console=ttyS0 quiet panic=-1 8250.nr_uarts=2 dummy_hcd.num=2 ${DEXTIO_HIL_KERNEL_ARGS:-}"
 qemu=(qemu-system-x86_64 -accel tcg -cpu max -smp "$SMP" -m "$MEM"
   -nodefaults -no-user-config -display none -no-reboot
   -kernel "$KROOT/vmlinux" -initrd "$INITRD" -append "$append"
   -chardev "file,id=con,path=$RUN/console.log"
   -serial chardev:con
-  -chardev "file,id=out,path=/proc/self/fd/1,append=on"
+  -chardev stdio,id=out,signal=off
   -serial chardev:out
   -fsdev local,id=root,path=/,security_model=none,readonly=on,multidevs=remap
   -device virtio-9p-pci,fsdev=root,mount_tag=hostroot

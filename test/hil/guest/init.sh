@@ -9,6 +9,8 @@ export PATH=/bin:/sbin:/usr/bin:/usr/sbin
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
+mark() { read -r up _ < /proc/uptime; echo "hil-init: [$up] $*"; }
+mark "init started"
 
 halt_now() {
   echo "hil-init: $*"
@@ -17,10 +19,19 @@ halt_now() {
   sleep 5
 }
 
+# Modules in dependency order. Parameters come from the kernel command line
+# ("dummy_hcd.num=2"), as modprobe would pass them; "-" and "_" are equal.
+cmdline=$(cat /proc/cmdline)
 while read -r m; do
-  insmod "/lib/modules/$m" || halt_now "insmod $m failed"
+  name=$(echo "${m%.ko}" | tr - _)
+  params=""
+  for w in $cmdline; do
+    case "$w" in "$name".*=*) params="$params ${w#"$name".}" ;; esac
+  done
+  insmod "/lib/modules/$m" $params || halt_now "insmod $m$params failed"
 done < /modules.list
 
+mark "modules loaded"
 opts=trans=virtio,version=9p2000.L,msize=262144
 mount -t 9p -o "$opts,cache=loose,ro" hostroot /lower || halt_now "cannot mount the host root"
 mount -t tmpfs -o mode=0755 tmpfs /rw || halt_now "tmpfs"
@@ -33,6 +44,7 @@ for d in proc sys dev; do
   mount --move "/$d" "/newroot/$d" || halt_now "cannot move /$d"
 done
 
+mark "root ready"
 chroot /newroot /bin/bash /hil/boot.sh
 echo "hil-init: boot.sh returned $?"
 sync

@@ -3,18 +3,27 @@
 # HIL_KVER, HIL_FFS_BIN, HIL_UDEVD, and the command in "$@".
 # Sets up the USB fixture, runs the command with its output on ttyS1 (the
 # host's stdout), and writes its exit code to /hil/rc.
+# The kernel modules are already loaded by the initramfs. Under TCG every exec
+# of a dynamically linked program costs tens of ms, so the set-up uses bash
+# builtins and the static busybox.
 set -u
 
-uptime_s() { cut -d' ' -f1 /proc/uptime; }
+uptime_s() { local up _; read -r up _ < /proc/uptime; echo "$up"; }
 T_USERLAND=$(uptime_s)
 say() { echo "hil-guest: [$(uptime_s)] $*" > /dev/console; }
-result() { echo "$1" > /hil/rc; sync; exit 0; }
+result() { echo "$1" > /hil/rc; /bin/busybox sync; exit 0; }
 fail() { say "SETUP FAILED: $*"; dmesg | tail -n 60 > /dev/console; result 125; }
+
+CMD_PATH=$PATH
+/bin/busybox mount -t tmpfs -o mode=0755 tmpfs /run || fail "tmpfs /run"
+/bin/busybox mkdir -p /run/hil/bb
+/bin/busybox --install -s /run/hil/bb || fail "busybox --install"
+export PATH=/run/hil/bb:$PATH
 
 mount -t devpts -o gid=5,mode=620,ptmxmode=666 devpts /dev/pts 2>/dev/null
 mkdir -p /dev/shm && mount -t tmpfs tmpfs /dev/shm
 mount -t tmpfs -o mode=1777 tmpfs /tmp
-mount -t tmpfs -o mode=0755 tmpfs /run
+mount -t configfs configfs /sys/kernel/config || fail "configfs"
 ln -sf /proc/self/fd /dev/fd 2>/dev/null
 hostname dextio-hil 2>/dev/null
 
@@ -23,15 +32,13 @@ hostname dextio-hil 2>/dev/null
 mkdir -p /run/hil/modprobe.d
 echo "blacklist usbtest" > /run/hil/modprobe.d/hil.conf
 echo "install usbtest /bin/false" >> /run/hil/modprobe.d/hil.conf
-cat > /run/hil/modprobe <<EOF
+cat > /run/hil/modprobe <<EOM
 #!/bin/sh
 exec /sbin/modprobe -C /run/hil/modprobe.d -d "$HIL_KDIR" -S "$HIL_KVER" "\$@"
-EOF
+EOM
 chmod 755 /run/hil/modprobe
 echo /run/hil/modprobe > /proc/sys/kernel/modprobe
-kmod_load() { /run/hil/modprobe "$@" || fail "modprobe $*"; }
-kmod_load configfs
-mountpoint -q /sys/kernel/config || mount -t configfs configfs /sys/kernel/config || fail "configfs"
+say "userland up"
 
 # udevd first, so that a USB library started later sees hotplug events on
 # udev's netlink group. No rule loads modules (the host's rules are used; the
@@ -40,18 +47,13 @@ if [ -n "$HIL_UDEVD" ]; then
   mkdir -p /etc/udev/rules.d /run/udev
   for r in 80-drivers.rules 80-net-setup-link.rules; do ln -sf /dev/null "/etc/udev/rules.d/$r"; done
   "$HIL_UDEVD" --daemon --resolve-names=never >/dev/console 2>&1 || fail "udevd did not start"
-  for _ in $(seq 100); do [ -S /run/udev/control ] && break; sleep 0.05; done
+  for ((i = 0; i < 200; i++)); do [ -S /run/udev/control ] && break; usleep 25000; done
   [ -S /run/udev/control ] || fail "udevd control socket missing"
   export DEXTIO_HIL_UDEV=1
 else
   export DEXTIO_HIL_UDEV=0
 fi
-
 say "udevd: ${HIL_UDEVD:-none}"
-kmod_load dummy_hcd num=2 ${DEXTIO_HIL_DUMMY_HCD_ARGS:-}
-kmod_load libcomposite
-kmod_load usb_f_ss_lb
-kmod_load usb_f_fs
 
 G=/sys/kernel/config/usb_gadget
 ZERO=$G/zero
@@ -104,7 +106,7 @@ mkdir -p "$FFS_MNT"
 mount -t functionfs dextio "$FFS_MNT" || fail "mount functionfs"
 "$HIL_FFS_BIN" "$FFS_MNT" > /dev/console 2>&1 &
 FFS_PID=$!
-for _ in $(seq 200); do [ -e "$FFS_MNT/ep2" ] && break; kill -0 $FFS_PID 2>/dev/null || break; sleep 0.05; done
+for ((i = 0; i < 200; i++)); do [ -e "$FFS_MNT/ep2" ] && break; kill -0 $FFS_PID 2>/dev/null || break; usleep 50000; done
 [ -e "$FFS_MNT/ep2" ] || fail "ffs-echo did not write its descriptors"
 echo "$FFS_UDC" > "$FFSG/UDC" || fail "bind $FFS_UDC"
 say "ffs bound"
@@ -114,20 +116,20 @@ find_dev() { # vid:pid -> sysfs dir of a configured device
   local d
   for d in /sys/bus/usb/devices/*; do
     [ -f "$d/idVendor" ] || continue
-    [ "$(cat "$d/idVendor"):$(cat "$d/idProduct")" = "$1" ] || continue
-    [ -n "$(cat "$d/bConfigurationValue" 2>/dev/null)" ] || continue
+    [ "$(<"$d/idVendor"):$(<"$d/idProduct")" = "$1" ] || continue
+    [ -n "$(<"$d/bConfigurationValue")" ] || continue
     echo "$d"; return 0
   done
   return 1
 }
 ZERO_SYSFS=""; FFS_SYSFS=""
-for _ in $(seq 600); do
+for ((i = 0; i < 600; i++)); do
   ZERO_SYSFS=$(find_dev $ZERO_ID) && FFS_SYSFS=$(find_dev $FFS_ID) && break
-  sleep 0.05
+  usleep 50000
 done
 [ -n "$ZERO_SYSFS" ] && [ -n "$FFS_SYSFS" ] || fail "devices not enumerated (zero='$ZERO_SYSFS' ffs='$FFS_SYSFS')"
 say "enumerated"
-[ -n "$HIL_UDEVD" ] && udevadm settle -t 10 2>/dev/null
+[ -n "$HIL_UDEVD" ] && { SYSTEMD_IGNORE_CHROOT=1 "${HIL_UDEVD%/*}/root/bin/udevadm" settle -t 10 || say "udevadm settle failed"; }
 if [ -e /sys/bus/usb/drivers/usbtest ]; then fail "usbtest is loaded"; fi
 T_ENUM=$(uptime_s)
 
@@ -149,6 +151,7 @@ say "fixture ready: zero=$ZERO_SYSFS ffs=$FFS_SYSFS (userland ${T_USERLAND}s, en
 # The command: output on ttyS1 (raw, so that nothing is rewritten).
 exec 3>/dev/ttyS1 || fail "ttyS1"
 stty -F /dev/ttyS1 raw -echo 2>/dev/null
+export PATH=$CMD_PATH
 cd "$HIL_REPO" || fail "cd $HIL_REPO"
 "$@" < /dev/null >&3 2>&3
 rc=$?
