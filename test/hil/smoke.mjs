@@ -57,7 +57,12 @@ function onEvent(kind, dev) {
   events.push(ev);
   for (const w of [...waiters]) if (w.match(ev)) { waiters.splice(waiters.indexOf(w), 1); w.resolve(ev); }
 }
-const hotplugWanted = process.env.DEXTIO_HIL_SMOKE_HOTPLUG !== '0';
+const hotplugMode = process.env.DEXTIO_HIL_SMOKE_HOTPLUG ?? 'events'; // events | poll | 0
+const hotplugWanted = hotplugMode !== '0';
+// Without udevd, libusb built with udev (the usb 2.x prebuilds) gets no events:
+// report that rather than fail.
+const hotplugExpected = hotplugMode === 'poll' || process.env.DEXTIO_HIL_UDEV !== '0';
+if (hotplugMode === 'poll') usb.pollHotplug = true;
 const onAttach = (dev) => onEvent('attach', dev);
 const onDetach = (dev) => onEvent('detach', dev);
 if (hotplugWanted) {
@@ -255,29 +260,39 @@ async function hotplug() {
   const gadget = process.env.DEXTIO_HIL_GADGET_ZERO;
   const udc = process.env.DEXTIO_HIL_GADGET_ZERO_UDC;
   if (!gadget || !udc) { console.log('skip  hotplug: not in the HIL guest (DEXTIO_HIL_GADGET_ZERO unset)'); return; }
-  const type = usb._supportedHotplugEvents?.();
-  console.log(`info  hotplug: libusb hotplug support type ${type} (1 = libusb events, 0 = polling), udevd ${process.env.DEXTIO_HIL_UDEV === '1' ? 'running' : 'not running'}`);
+  const support = usb._supportedHotplugEvents?.();
+  console.log(`info  hotplug: mode ${hotplugMode}, libusb hotplug capability ${support}, `
+    + `udevd ${process.env.DEXTIO_HIL_UDEV === '1' ? 'running' : 'not running'}`);
+  // Without udevd the events are not expected: record what happens, do not fail.
+  const run = hotplugExpected ? check : async (what, fn) => {
+    try { console.log(`info  ${what}: ${await fn() ?? 'ok'} (unexpectedly)`); } catch (err) { console.log(`info  ${what}: ${err.message}`); }
+  };
+  const limit = hotplugExpected ? 1 : 0.3;
   events.length = 0;
-  await check('hotplug: unbind gadget zero -> detach event', async () => {
+  await run('hotplug: unbind gadget zero -> detach event', async () => {
     const t = performance.now();
     writeFileSync(`${gadget}/UDC`, '\n');
-    const ev = await waitEvent('detach', ZERO, 10_000);
+    const ev = await waitEvent('detach', ZERO, 10_000 * limit);
     return `after ${(ev.at - t).toFixed(0)} ms`;
   });
-  await check('hotplug: rebind gadget zero -> attach event, device usable', async () => {
+  let attached = false;
+  await run('hotplug: rebind gadget zero -> attach event', async () => {
     const t = performance.now();
     writeFileSync(`${gadget}/UDC`, `${udc}\n`);
-    const ev = await waitEvent('attach', ZERO, 15_000);
-    const dt = (ev.at - t).toFixed(0);
+    const ev = await waitEvent('attach', ZERO, 15_000 * limit);
+    attached = true;
+    return `after ${(ev.at - t).toFixed(0)} ms`;
+  });
+  await run('gadget zero usable again after the rebind', async () => {
     // The attach event may precede the configuration being set: retry briefly.
     let lastErr;
-    for (let i = 0; i < 50; i++) {
+    for (let i = 0; i < (hotplugExpected ? 100 : 10); i++) {
       try {
         const dev = openDevice(ZERO, 'gadget zero');
         const m = await getString(dev, dev.deviceDescriptor.iManufacturer);
         dev.close();
         assert(m === 'dextio', `manufacturer "${m}"`);
-        return `attach after ${dt} ms`;
+        return `${attached ? 'after the attach event' : 'found'}, ${i} retries`;
       } catch (err) { lastErr = err; await new Promise((r) => setTimeout(r, 100)); }
     }
     throw lastErr;

@@ -40,11 +40,11 @@ mount -t overlay -o lowerdir=/lower,upperdir=/rw/upper,workdir=/rw/work overlay 
   || halt_now "cannot mount the overlay"
 mkdir -p /newroot/hil
 mount -t 9p -o "$opts" hilrun /newroot/hil || halt_now "cannot mount the run share"
+mark "root ready"
 for d in proc sys dev; do
   mount --move "/$d" "/newroot/$d" || halt_now "cannot move /$d"
 done
 
-mark "root ready"
 chroot /newroot /bin/bash /hil/boot.sh
 echo "hil-init: boot.sh returned $?"
 sync
