@@ -280,7 +280,7 @@ if [ -z "$rc" ]; then
   log "guest ended without a result (qemu exit $qrc); run directory $RUN"
   exit 125
 fi
-timings=$(tr "\n" " " < "$RUN/timings" 2>/dev/null || true)
+timings=$(tr "\n" " " 2>/dev/null < "$RUN/timings" || true)
 if [ "$rc" != 0 ] || [ "$VERBOSE" = 1 ]; then show_console; fi
 log "exit $rc; prepare $(( T_BOOT - T_START )) ms, guest $(( T_END - T_BOOT )) ms (${timings% }); run directory $RUN"
 exit "$rc"

@@ -22,7 +22,6 @@ export PATH=/run/hil/bb:$PATH
 
 mount -t devpts -o gid=5,mode=620,ptmxmode=666 devpts /dev/pts 2>/dev/null
 mkdir -p /dev/shm && mount -t tmpfs tmpfs /dev/shm
-mount -t tmpfs -o mode=1777 tmpfs /tmp
 mount -t configfs configfs /sys/kernel/config || fail "configfs"
 ln -sf /proc/self/fd /dev/fd 2>/dev/null
 hostname dextio-hil 2>/dev/null
