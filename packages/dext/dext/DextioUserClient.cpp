@@ -1,0 +1,753 @@
+//
+// DextioUserClient: one app's connection to the device.
+//
+// Data paths (see include/dextio/abi.h):
+//  - mapped: every pipe has kDextioSlotsPerPipe slots, each one buffer from CreateIOBuffer that
+//    the app maps once (CopyClientMemoryForType); a submission names a slot and a length.
+//  - descriptor: transfers above kDextioSlotCapacity bytes arrive as the structure descriptor of
+//    the async call and go to AsyncIO as they are.
+// Every completion is written into the completion ring, mapped into the app; AsyncCompletion is
+// sent only when the ring goes from empty to non-empty (the doorbell).
+//
+// Threading: ExternalMethod, CopyClientMemoryForType, TransferComplete, Stop and the cancel
+// handlers all run on this object's default queue, so the ivars need no locks. The ring indices are
+// shared with the app and are accessed atomically.
+//
+// Teardown order (Stop):
+//  1. mark the client stopping and abort every pipe: in-flight transfers complete with
+//     kIOReturnAborted through TransferComplete, which still writes them into the ring;
+//  2. when the last in-flight transfer has completed, cancel every OSAction we created;
+//  3. when the last cancel handler has run, release pipes, slots, ring and interface, tell the
+//     driver the client is gone, and call super::Stop last.
+//
+
+#include <os/log.h>
+
+#include <DriverKit/IOLib.h>
+#include <DriverKit/IOMemoryMap.h>
+#include <DriverKit/IOBufferMemoryDescriptor.h>
+#include <DriverKit/OSData.h>
+#include <USBDriverKit/IOUSBHostInterface.h>
+#include <USBDriverKit/IOUSBHostPipe.h>
+
+#include <dextio/abi.h>
+
+#include "DextioDriver.h"
+#include "DextioUserClient.h"
+
+namespace {
+
+// One transfer context: a slot of a pipe, or one of the descriptor-path contexts.
+struct DextioTransfer {
+    OSAction *completion;           // ours (CompleteAsyncIO), made once, reused for every transfer
+    OSAction *clientAction;         // the app's async call, retained while in flight: the doorbell
+    IOMemoryDescriptor *descriptor; // descriptor path: the app's buffer, retained while in flight
+    uint64_t tag;
+    bool busy;
+};
+
+struct DextioPipe {
+    IOUSBHostPipe *pipe;            // NULL when the current alternate setting has no such endpoint
+    uint8_t address;
+    uint8_t type;
+    uint8_t interval;
+    uint16_t maxPacketSize;
+    // Kept from the first time the endpoint appears to the end of the client: the app may have
+    // them mapped, and a memory type must keep naming the same descriptor.
+    IOBufferMemoryDescriptor *slots[kDextioSlotsPerPipe];
+    DextioTransfer slotTransfers[kDextioSlotsPerPipe];
+};
+
+// The reference of a completion action: which transfer it belongs to.
+struct DextioTransferReference {
+    uint32_t index;
+};
+
+constexpr uint32_t kSlotTransferCount = kDextioMaxPipes * kDextioSlotsPerPipe;
+
+// Pipes are named by endpoint address; numbers 1..15 OUT are indices 0..14, IN are 15..29.
+int PipeIndex(uint64_t address)
+{
+    if (address > 0xff || (address & 0x70) != 0) {
+        return -1;
+    }
+    uint8_t number = address & 0x0f;
+    if (number == 0) {
+        return -1;
+    }
+    return (number - 1) + ((address & 0x80) ? 15 : 0);
+}
+
+bool IsIn(uint8_t address)
+{
+    return (address & 0x80) != 0;
+}
+
+} // namespace
+
+struct DextioUserClient_IVars {
+    DextioDriver *driver;
+    IOUSBHostInterface *interface;
+    DextioPipe pipes[kDextioMaxPipes];
+    DextioTransfer descriptorTransfers[kDextioMaxDescriptorTransfers];
+    uint32_t inFlight;
+
+    IOBufferMemoryDescriptor *ring;
+    IOMemoryMap *ringMap;
+    DextioCompletionRing *ringAddress;
+
+    IOBufferMemoryDescriptor *controlBuffer;
+    IOMemoryMap *controlMap;
+    uint8_t *controlAddress;
+
+    bool stopping;
+    IOService *stopProvider;
+    uint32_t pendingCancels;
+};
+
+// Indexed by DextioSelector; the superclass checks counts and sizes before calling the function.
+static const IOUserClientMethodDispatch sMethods[kDextioSelectorCount] = {
+    // kDextioSelectorGetDeviceInfo
+    { &DextioUserClient::sGetDeviceInfo, false, 0, 0, kDextioDeviceInfoScalarCount, 0 },
+    // kDextioSelectorGetPipes
+    { &DextioUserClient::sGetPipes, false, 0, 0, 1, kIOUserClientVariableStructureSize },
+    // kDextioSelectorSubmitSlot
+    { &DextioUserClient::sSubmitSlot, true, kDextioSubmitSlotScalarCount, 0, 0, 0 },
+    // kDextioSelectorSubmitDescriptor: input or output structure, depending on the pipe
+    { &DextioUserClient::sSubmitDescriptor, true, kDextioSubmitDescriptorScalarCount,
+      kIOUserClientVariableStructureSize, 0, kIOUserClientVariableStructureSize },
+    // kDextioSelectorControlIn
+    { &DextioUserClient::sControlIn, false, kDextioControlScalarCount, 0, 1,
+      kIOUserClientVariableStructureSize },
+    // kDextioSelectorControlOut
+    { &DextioUserClient::sControlOut, false, kDextioControlScalarCount,
+      kIOUserClientVariableStructureSize, 1, 0 },
+    // kDextioSelectorAbortPipe
+    { &DextioUserClient::sAbortPipe, false, 1, 0, 0, 0 },
+    // kDextioSelectorClearStall
+    { &DextioUserClient::sClearStall, false, 1, 0, 0, 0 },
+    // kDextioSelectorSelectAltSetting
+    { &DextioUserClient::sSelectAltSetting, false, 1, 0, 0, 0 },
+};
+
+bool DextioUserClient::init()
+{
+    if (!super::init()) {
+        return false;
+    }
+    ivars = IONewZero(DextioUserClient_IVars, 1);
+    return ivars != NULL;
+}
+
+void DextioUserClient::free()
+{
+    if (ivars != NULL) {
+        ReleaseResources();
+    }
+    IOSafeDeleteNULL(ivars, DextioUserClient_IVars, 1);
+    super::free();
+}
+
+kern_return_t IMPL(DextioUserClient, Start)
+{
+    kern_return_t ret = Start(provider, SUPERDISPATCH);
+    if (ret != kIOReturnSuccess) {
+        return ret;
+    }
+
+    ivars->driver = OSDynamicCast(DextioDriver, provider);
+    if (ivars->driver == NULL || ivars->driver->GetInterface() == NULL) {
+        ivars->driver = NULL;
+        return kIOReturnNoDevice;
+    }
+    ivars->driver->retain();
+    ivars->interface = ivars->driver->GetInterface();
+    ivars->interface->retain();
+
+    ret = IOBufferMemoryDescriptor::Create(kIOMemoryDirectionInOut, DEXTIO_COMPLETION_RING_SIZE, 0,
+                                           &ivars->ring);
+    if (ret == kIOReturnSuccess) {
+        ret = ivars->ring->CreateMapping(0, 0, 0, 0, 0, &ivars->ringMap);
+    }
+    if (ret == kIOReturnSuccess) {
+        ivars->ringAddress = reinterpret_cast<DextioCompletionRing *>(ivars->ringMap->GetAddress());
+        memset(ivars->ringAddress, 0, sizeof(*ivars->ringAddress));
+        ivars->ringAddress->header.capacity = kDextioCompletionRingCapacity;
+
+        ret = ivars->interface->CreateIOBuffer(kIOMemoryDirectionInOut, kDextioMaxControlLength,
+                                               &ivars->controlBuffer);
+    }
+    if (ret == kIOReturnSuccess) {
+        ret = ivars->controlBuffer->CreateMapping(0, 0, 0, 0, 0, &ivars->controlMap);
+    }
+    if (ret == kIOReturnSuccess) {
+        ivars->controlAddress = reinterpret_cast<uint8_t *>(ivars->controlMap->GetAddress());
+    }
+    for (uint32_t i = 0; ret == kIOReturnSuccess && i < kDextioMaxDescriptorTransfers; i++) {
+        DextioTransfer *transfer = &ivars->descriptorTransfers[i];
+        ret = CreateActionTransferComplete(sizeof(DextioTransferReference), &transfer->completion);
+        if (ret == kIOReturnSuccess) {
+            static_cast<DextioTransferReference *>(transfer->completion->GetReference())->index =
+                kSlotTransferCount + i;
+        }
+    }
+    if (ret == kIOReturnSuccess) {
+        ret = CopyPipes();
+    }
+    if (ret != kIOReturnSuccess) {
+        // Nothing was submitted yet: release directly, there is nothing to drain.
+        os_log(OS_LOG_DEFAULT, "dextio: user client Start failed: 0x%x", ret);
+        ReleaseResources();
+    }
+    return ret;
+}
+
+kern_return_t IMPL(DextioUserClient, Stop)
+{
+    ivars->stopping = true;
+    ivars->stopProvider = provider;
+    for (uint32_t i = 0; i < kDextioMaxPipes; i++) {
+        if (ivars->pipes[i].pipe != NULL) {
+            ivars->pipes[i].pipe->Abort(kIOUSBAbortAsynchronous, kIOReturnAborted, NULL);
+        }
+    }
+    // Aborted transfers complete on this queue after we return; the last one calls FinishStop.
+    if (ivars->inFlight == 0) {
+        FinishStop();
+    }
+    return kIOReturnSuccess;
+}
+
+void DextioUserClient::FinishStop()
+{
+    uint32_t *pending = &ivars->pendingCancels;
+    IOService *provider = ivars->stopProvider;
+    void (^cancelled)(void) = ^{
+        if (--*pending == 0) {
+            ReleaseResources();
+            Stop(provider, SUPERDISPATCH);
+        }
+    };
+
+    // Hold one count ourselves so that the handlers cannot finish before every Cancel is issued.
+    *pending = 1;
+    for (uint32_t i = 0; i < kDextioMaxPipes; i++) {
+        for (uint32_t s = 0; s < kDextioSlotsPerPipe; s++) {
+            OSAction *action = ivars->pipes[i].slotTransfers[s].completion;
+            if (action != NULL) {
+                (*pending)++;
+                action->Cancel(cancelled);
+            }
+        }
+    }
+    for (uint32_t i = 0; i < kDextioMaxDescriptorTransfers; i++) {
+        OSAction *action = ivars->descriptorTransfers[i].completion;
+        if (action != NULL) {
+            (*pending)++;
+            action->Cancel(cancelled);
+        }
+    }
+    cancelled();
+}
+
+void DextioUserClient::ReleaseResources()
+{
+    ReleasePipes();
+    for (uint32_t i = 0; i < kDextioMaxPipes; i++) {
+        DextioPipe *pipe = &ivars->pipes[i];
+        for (uint32_t s = 0; s < kDextioSlotsPerPipe; s++) {
+            OSSafeReleaseNULL(pipe->slots[s]);
+            OSSafeReleaseNULL(pipe->slotTransfers[s].completion);
+        }
+    }
+    for (uint32_t i = 0; i < kDextioMaxDescriptorTransfers; i++) {
+        OSSafeReleaseNULL(ivars->descriptorTransfers[i].completion);
+    }
+    ivars->ringAddress = NULL;
+    OSSafeReleaseNULL(ivars->ringMap);
+    OSSafeReleaseNULL(ivars->ring);
+    ivars->controlAddress = NULL;
+    OSSafeReleaseNULL(ivars->controlMap);
+    OSSafeReleaseNULL(ivars->controlBuffer);
+    OSSafeReleaseNULL(ivars->interface);
+    if (ivars->driver != NULL) {
+        ivars->driver->UserClientStopped();
+    }
+    OSSafeReleaseNULL(ivars->driver);
+}
+
+kern_return_t DextioUserClient::ExternalMethod(uint64_t selector, IOUserClientMethodArguments *arguments,
+                                               const IOUserClientMethodDispatch *, OSObject *, void *)
+{
+    if (selector >= kDextioSelectorCount) {
+        return kIOReturnBadArgument;
+    }
+    return super::ExternalMethod(selector, arguments, &sMethods[selector], this, NULL);
+}
+
+kern_return_t DextioUserClient::sGetDeviceInfo(OSObject *target, void *, IOUserClientMethodArguments *arguments)
+{
+    return static_cast<DextioUserClient *>(target)->GetDeviceInfo(arguments);
+}
+
+kern_return_t DextioUserClient::sGetPipes(OSObject *target, void *, IOUserClientMethodArguments *arguments)
+{
+    return static_cast<DextioUserClient *>(target)->GetPipes(arguments);
+}
+
+kern_return_t DextioUserClient::sSubmitSlot(OSObject *target, void *, IOUserClientMethodArguments *arguments)
+{
+    return static_cast<DextioUserClient *>(target)->SubmitSlot(arguments);
+}
+
+kern_return_t DextioUserClient::sSubmitDescriptor(OSObject *target, void *, IOUserClientMethodArguments *arguments)
+{
+    return static_cast<DextioUserClient *>(target)->SubmitDescriptor(arguments);
+}
+
+kern_return_t DextioUserClient::sControlIn(OSObject *target, void *, IOUserClientMethodArguments *arguments)
+{
+    return static_cast<DextioUserClient *>(target)->Control(arguments, true);
+}
+
+kern_return_t DextioUserClient::sControlOut(OSObject *target, void *, IOUserClientMethodArguments *arguments)
+{
+    return static_cast<DextioUserClient *>(target)->Control(arguments, false);
+}
+
+kern_return_t DextioUserClient::sAbortPipe(OSObject *target, void *, IOUserClientMethodArguments *arguments)
+{
+    return static_cast<DextioUserClient *>(target)->AbortPipe(arguments);
+}
+
+kern_return_t DextioUserClient::sClearStall(OSObject *target, void *, IOUserClientMethodArguments *arguments)
+{
+    return static_cast<DextioUserClient *>(target)->ClearStall(arguments);
+}
+
+kern_return_t DextioUserClient::sSelectAltSetting(OSObject *target, void *, IOUserClientMethodArguments *arguments)
+{
+    return static_cast<DextioUserClient *>(target)->SelectAltSetting(arguments);
+}
+
+kern_return_t DextioUserClient::GetDeviceInfo(IOUserClientMethodArguments *arguments)
+{
+    IOUSBHostDevice *device = NULL;
+    kern_return_t ret = ivars->interface->CopyDevice(&device);
+    if (ret != kIOReturnSuccess) {
+        return ret;
+    }
+    const IOUSBDeviceDescriptor *deviceDescriptor = device->CopyDeviceDescriptor();
+    const IOUSBConfigurationDescriptor *configuration = ivars->interface->CopyConfigurationDescriptor();
+    const IOUSBInterfaceDescriptor *interfaceDescriptor =
+        configuration != NULL ? ivars->interface->GetInterfaceDescriptor(configuration) : NULL;
+
+    if (deviceDescriptor == NULL || interfaceDescriptor == NULL) {
+        ret = kIOReturnNoDevice;
+    } else {
+        uint8_t speed = kUSBHostConnectionSpeedNone;
+        uint64_t pipeCount = 0;
+        for (uint32_t i = 0; i < kDextioMaxPipes; i++) {
+            if (ivars->pipes[i].pipe != NULL) {
+                pipeCount++;
+                ivars->pipes[i].pipe->GetSpeed(&speed);
+            }
+        }
+        // USB descriptors are little-endian, as are all Macs.
+        uint64_t *out = arguments->scalarOutput;
+        out[kDextioDeviceInfoAbiVersion] = DEXTIO_ABI_VERSION;
+        out[kDextioDeviceInfoVendorID] = deviceDescriptor->idVendor;
+        out[kDextioDeviceInfoProductID] = deviceDescriptor->idProduct;
+        out[kDextioDeviceInfoDeviceRelease] = deviceDescriptor->bcdDevice;
+        out[kDextioDeviceInfoInterfaceNumber] = interfaceDescriptor->bInterfaceNumber;
+        out[kDextioDeviceInfoAltSetting] = interfaceDescriptor->bAlternateSetting;
+        out[kDextioDeviceInfoPipeCount] = pipeCount;
+        out[kDextioDeviceInfoSpeed] = speed;
+    }
+
+    if (deviceDescriptor != NULL) {
+        IOUSBHostFreeDescriptor(deviceDescriptor);
+    }
+    if (configuration != NULL) {
+        IOUSBHostFreeDescriptor(configuration);
+    }
+    OSSafeReleaseNULL(device);
+    return ret;
+}
+
+kern_return_t DextioUserClient::GetPipes(IOUserClientMethodArguments *arguments)
+{
+    DextioPipeInfo infos[kDextioMaxPipes];
+    uint32_t count = 0;
+    for (uint32_t i = 0; i < kDextioMaxPipes; i++) {
+        const DextioPipe *pipe = &ivars->pipes[i];
+        if (pipe->pipe == NULL) {
+            continue;
+        }
+        DextioPipeInfo *info = &infos[count++];
+        memset(info, 0, sizeof(*info));
+        info->address = pipe->address;
+        info->type = pipe->type;
+        info->interval = pipe->interval;
+        info->maxPacketSize = pipe->maxPacketSize;
+        info->slotCount = pipe->slots[0] != NULL ? kDextioSlotsPerPipe : 0;
+    }
+    size_t size = count * sizeof(DextioPipeInfo);
+    if (size > arguments->structureOutputMaximumSize) {
+        return kIOReturnBadArgument;
+    }
+    arguments->structureOutput = OSData::withBytes(infos, size);
+    if (arguments->structureOutput == NULL) {
+        return kIOReturnNoMemory;
+    }
+    arguments->scalarOutput[0] = count;
+    return kIOReturnSuccess;
+}
+
+kern_return_t DextioUserClient::ReserveCompletion()
+{
+    // Every transfer in flight owns a ring entry in advance, so a completion never overwrites one
+    // the app has not read. The consumer index comes from the app: never trust it further.
+    const DextioCompletionRingHeader *header = &ivars->ringAddress->header;
+    uint32_t producer = header->producerIndex;
+    uint32_t consumer = __atomic_load_n(&header->consumerIndex, __ATOMIC_SEQ_CST);
+    uint32_t used = producer - consumer;
+    if (used > kDextioCompletionRingCapacity) {
+        return kIOReturnBadArgument;
+    }
+    if (used + ivars->inFlight >= kDextioCompletionRingCapacity) {
+        return kIOReturnNoResources;
+    }
+    return kIOReturnSuccess;
+}
+
+kern_return_t DextioUserClient::SubmitSlot(IOUserClientMethodArguments *arguments)
+{
+    const uint64_t *in = arguments->scalarInput;
+    int index = PipeIndex(in[kDextioSubmitSlotPipe]);
+    if (index < 0 || ivars->pipes[index].pipe == NULL || ivars->pipes[index].slots[0] == NULL) {
+        return kIOReturnBadArgument;
+    }
+    DextioPipe *pipe = &ivars->pipes[index];
+    uint64_t slot = in[kDextioSubmitSlotSlot];
+    uint64_t length = in[kDextioSubmitSlotLength];
+    uint64_t timeoutMs = in[kDextioSubmitSlotTimeoutMs];
+    if (slot >= kDextioSlotsPerPipe || length > kDextioSlotCapacity || timeoutMs > UINT32_MAX) {
+        return kIOReturnBadArgument;
+    }
+    if (pipe->type == kIOUSBEndpointTypeInterrupt && timeoutMs != 0) {
+        return kIOReturnBadArgument;
+    }
+    DextioTransfer *transfer = &pipe->slotTransfers[slot];
+    if (transfer->busy) {
+        return kIOReturnBusy;
+    }
+    kern_return_t ret = ReserveCompletion();
+    if (ret != kIOReturnSuccess) {
+        return ret;
+    }
+
+    ret = pipe->pipe->AsyncIO(pipe->slots[slot], static_cast<uint32_t>(length), transfer->completion,
+                              static_cast<uint32_t>(timeoutMs));
+    if (ret != kIOReturnSuccess) {
+        return ret;
+    }
+    // The kernel holds the app's action only for the duration of this call.
+    arguments->completion->retain();
+    transfer->clientAction = arguments->completion;
+    transfer->tag = in[kDextioSubmitSlotTag];
+    transfer->busy = true;
+    ivars->inFlight++;
+    return kIOReturnSuccess;
+}
+
+kern_return_t DextioUserClient::SubmitDescriptor(IOUserClientMethodArguments *arguments)
+{
+    const uint64_t *in = arguments->scalarInput;
+    int index = PipeIndex(in[kDextioSubmitDescriptorPipe]);
+    if (index < 0 || ivars->pipes[index].pipe == NULL || ivars->pipes[index].slots[0] == NULL) {
+        return kIOReturnBadArgument;
+    }
+    DextioPipe *pipe = &ivars->pipes[index];
+    uint64_t length = in[kDextioSubmitDescriptorLength];
+    uint64_t timeoutMs = in[kDextioSubmitDescriptorTimeoutMs];
+    if (length <= kDextioSlotCapacity || length > kDextioMaxDescriptorLength || timeoutMs > UINT32_MAX) {
+        return kIOReturnBadArgument;
+    }
+    if (pipe->type == kIOUSBEndpointTypeInterrupt && timeoutMs != 0) {
+        return kIOReturnBadArgument;
+    }
+
+    // The structure must be a descriptor, in the pipe's direction: an IN transfer's buffer is the
+    // call's output, an OUT transfer's buffer its input. Anything else is the wrong kind.
+    IOMemoryDescriptor *memory = NULL;
+    if (IsIn(pipe->address)) {
+        if (arguments->structureInput != NULL || arguments->structureInputDescriptor != NULL) {
+            return kIOReturnBadArgument;
+        }
+        memory = arguments->structureOutputDescriptor;
+    } else {
+        if (arguments->structureOutputDescriptor != NULL || arguments->structureOutputMaximumSize != 0) {
+            return kIOReturnBadArgument;
+        }
+        memory = arguments->structureInputDescriptor;
+    }
+    uint64_t memoryLength = 0;
+    if (memory == NULL || memory->GetLength(&memoryLength) != kIOReturnSuccess || memoryLength != length) {
+        return kIOReturnBadArgument;
+    }
+
+    DextioTransfer *transfer = NULL;
+    for (uint32_t i = 0; i < kDextioMaxDescriptorTransfers && transfer == NULL; i++) {
+        if (!ivars->descriptorTransfers[i].busy) {
+            transfer = &ivars->descriptorTransfers[i];
+        }
+    }
+    if (transfer == NULL) {
+        return kIOReturnNoResources;
+    }
+    kern_return_t ret = ReserveCompletion();
+    if (ret != kIOReturnSuccess) {
+        return ret;
+    }
+
+    ret = pipe->pipe->AsyncIO(memory, static_cast<uint32_t>(length), transfer->completion,
+                              static_cast<uint32_t>(timeoutMs));
+    if (ret != kIOReturnSuccess) {
+        return ret;
+    }
+    // The kernel drops its references to the structure descriptor and the action when this call
+    // returns; the transfer keeps both until TransferComplete.
+    memory->retain();
+    transfer->descriptor = memory;
+    arguments->completion->retain();
+    transfer->clientAction = arguments->completion;
+    transfer->tag = in[kDextioSubmitDescriptorTag];
+    transfer->busy = true;
+    ivars->inFlight++;
+    return kIOReturnSuccess;
+}
+
+void IMPL(DextioUserClient, TransferComplete)
+{
+    uint32_t index = static_cast<DextioTransferReference *>(action->GetReference())->index;
+    DextioTransfer *transfer = NULL;
+    if (index < kSlotTransferCount) {
+        transfer = &ivars->pipes[index / kDextioSlotsPerPipe].slotTransfers[index % kDextioSlotsPerPipe];
+    } else if (index - kSlotTransferCount < kDextioMaxDescriptorTransfers) {
+        transfer = &ivars->descriptorTransfers[index - kSlotTransferCount];
+    }
+    if (transfer == NULL || !transfer->busy) {
+        os_log(OS_LOG_DEFAULT, "dextio: completion for an idle transfer %u", index);
+        return;
+    }
+
+    OSAction *doorbell = transfer->clientAction;
+    transfer->clientAction = NULL;
+    OSSafeReleaseNULL(transfer->descriptor);
+    transfer->busy = false;
+    ivars->inFlight--;
+
+    PostCompletion(transfer->tag, status, actualByteCount, completionTimestamp, doorbell);
+    OSSafeReleaseNULL(doorbell);
+
+    if (ivars->stopping && ivars->inFlight == 0) {
+        FinishStop();
+    }
+}
+
+void DextioUserClient::PostCompletion(uint64_t tag, IOReturn status, uint32_t bytes, uint64_t timestamp,
+                                      OSAction *doorbell)
+{
+    DextioCompletionRing *ring = ivars->ringAddress;
+    uint32_t producer = ring->header.producerIndex;
+    DextioCompletion *entry = &ring->entries[producer % kDextioCompletionRingCapacity];
+    entry->tag = tag;
+    entry->status = status;
+    entry->bytes = bytes;
+    entry->timestamp = timestamp;
+    __atomic_store_n(&ring->header.completionCount, ring->header.completionCount + 1, __ATOMIC_RELAXED);
+    __atomic_store_n(&ring->header.producerIndex, producer + 1, __ATOMIC_SEQ_CST);
+
+    // Ring the doorbell only if the app had drained everything before this entry; otherwise it is
+    // still draining and will see the entry (abi.h explains why none is lost).
+    if (__atomic_load_n(&ring->header.consumerIndex, __ATOMIC_SEQ_CST) == producer) {
+        __atomic_store_n(&ring->header.doorbellCount, ring->header.doorbellCount + 1, __ATOMIC_RELAXED);
+        uint64_t asyncData[kDextioDoorbellArgumentCount] = { producer + 1 };
+        AsyncCompletion(doorbell, kIOReturnSuccess, asyncData, kDextioDoorbellArgumentCount);
+    }
+}
+
+kern_return_t DextioUserClient::Control(IOUserClientMethodArguments *arguments, bool deviceToHost)
+{
+    const uint64_t *in = arguments->scalarInput;
+    uint64_t requestType = in[kDextioControlRequestType];
+    uint64_t request = in[kDextioControlRequest];
+    uint64_t value = in[kDextioControlValue];
+    uint64_t index = in[kDextioControlIndex];
+    uint64_t length = in[kDextioControlLength];
+    uint64_t timeoutMs = in[kDextioControlTimeoutMs];
+    if (requestType > 0xff || request > 0xff || value > 0xffff || index > 0xffff ||
+        length > kDextioMaxControlLength || timeoutMs > UINT32_MAX) {
+        return kIOReturnBadArgument;
+    }
+    if (((requestType & kIOUSBDeviceRequestDirectionMask) == kIOUSBDeviceRequestDirectionIn) != deviceToHost) {
+        return kIOReturnBadArgument;
+    }
+
+    if (deviceToHost) {
+        if (arguments->structureOutputDescriptor != NULL || length > arguments->structureOutputMaximumSize) {
+            return kIOReturnBadArgument;
+        }
+    } else {
+        size_t size = arguments->structureInput != NULL ? arguments->structureInput->getLength() : 0;
+        if (arguments->structureInputDescriptor != NULL || size != length) {
+            return kIOReturnBadArgument;
+        }
+        if (size != 0) {
+            memcpy(ivars->controlAddress, arguments->structureInput->getBytesNoCopy(), size);
+        }
+    }
+
+    uint16_t bytesTransferred = 0;
+    kern_return_t ret = ivars->interface->DeviceRequest(
+        static_cast<uint8_t>(requestType), static_cast<uint8_t>(request), static_cast<uint16_t>(value),
+        static_cast<uint16_t>(index), static_cast<uint16_t>(length), ivars->controlBuffer, &bytesTransferred,
+        static_cast<uint32_t>(timeoutMs));
+    if (ret != kIOReturnSuccess) {
+        return ret;
+    }
+    if (deviceToHost) {
+        arguments->structureOutput = OSData::withBytes(ivars->controlAddress, bytesTransferred);
+        if (arguments->structureOutput == NULL) {
+            return kIOReturnNoMemory;
+        }
+    }
+    arguments->scalarOutput[0] = bytesTransferred;
+    return kIOReturnSuccess;
+}
+
+kern_return_t DextioUserClient::AbortPipe(IOUserClientMethodArguments *arguments)
+{
+    int index = PipeIndex(arguments->scalarInput[0]);
+    if (index < 0 || ivars->pipes[index].pipe == NULL) {
+        return kIOReturnBadArgument;
+    }
+    // Asynchronous: the aborted transfers complete on this queue, after this call returns.
+    return ivars->pipes[index].pipe->Abort(kIOUSBAbortAsynchronous, kIOReturnAborted, NULL);
+}
+
+kern_return_t DextioUserClient::ClearStall(IOUserClientMethodArguments *arguments)
+{
+    int index = PipeIndex(arguments->scalarInput[0]);
+    if (index < 0 || ivars->pipes[index].pipe == NULL) {
+        return kIOReturnBadArgument;
+    }
+    return ivars->pipes[index].pipe->ClearStall(true);
+}
+
+kern_return_t DextioUserClient::SelectAltSetting(IOUserClientMethodArguments *arguments)
+{
+    uint64_t alternateSetting = arguments->scalarInput[0];
+    if (alternateSetting > 0xff) {
+        return kIOReturnBadArgument;
+    }
+    // The pipes of the old setting go away with their transfers: the app aborts them first.
+    if (ivars->inFlight != 0) {
+        return kIOReturnBusy;
+    }
+    ReleasePipes();
+    kern_return_t ret = ivars->interface->SelectAlternateSetting(static_cast<uint8_t>(alternateSetting));
+    kern_return_t copied = CopyPipes();
+    return ret != kIOReturnSuccess ? ret : copied;
+}
+
+kern_return_t DextioUserClient::CopyPipes()
+{
+    const IOUSBConfigurationDescriptor *configuration = ivars->interface->CopyConfigurationDescriptor();
+    if (configuration == NULL) {
+        return kIOReturnNoDevice;
+    }
+    const IOUSBInterfaceDescriptor *interfaceDescriptor = ivars->interface->GetInterfaceDescriptor(configuration);
+    kern_return_t ret = interfaceDescriptor != NULL ? kIOReturnSuccess : kIOReturnNoDevice;
+    const IOUSBEndpointDescriptor *endpoint = NULL;
+    while (ret == kIOReturnSuccess &&
+           (endpoint = IOUSBGetNextEndpointDescriptor(configuration, interfaceDescriptor,
+                                                      reinterpret_cast<const IOUSBDescriptorHeader *>(endpoint))) != NULL) {
+        uint8_t address = IOUSBGetEndpointAddress(endpoint);
+        int index = PipeIndex(address);
+        if (index < 0) {
+            continue;
+        }
+        DextioPipe *pipe = &ivars->pipes[index];
+        pipe->address = address;
+        pipe->type = IOUSBGetEndpointType(endpoint);
+        pipe->interval = endpoint->bInterval;
+        ret = ivars->interface->CopyPipe(address, &pipe->pipe);
+        if (ret != kIOReturnSuccess) {
+            break;
+        }
+        uint8_t speed = kUSBHostConnectionSpeedNone;
+        pipe->pipe->GetSpeed(&speed);
+        pipe->maxPacketSize = IOUSBGetEndpointMaxPacketSize(speed, endpoint);
+        // Isochronous pipes are listed but have no slots: the dext does not drive them.
+        if ((pipe->type == kIOUSBEndpointTypeBulk || pipe->type == kIOUSBEndpointTypeInterrupt)) {
+            ret = PrepareSlots(address);
+        }
+    }
+    IOUSBHostFreeDescriptor(configuration);
+    return ret;
+}
+
+void DextioUserClient::ReleasePipes()
+{
+    for (uint32_t i = 0; i < kDextioMaxPipes; i++) {
+        OSSafeReleaseNULL(ivars->pipes[i].pipe);
+    }
+}
+
+kern_return_t DextioUserClient::PrepareSlots(uint8_t address)
+{
+    int index = PipeIndex(address);
+    DextioPipe *pipe = &ivars->pipes[index];
+    for (uint32_t s = 0; s < kDextioSlotsPerPipe; s++) {
+        if (pipe->slots[s] != NULL) {
+            continue;
+        }
+        kern_return_t ret = ivars->interface->CreateIOBuffer(IsIn(address) ? kIOMemoryDirectionIn : kIOMemoryDirectionOut,
+                                                             kDextioSlotCapacity, &pipe->slots[s]);
+        if (ret == kIOReturnSuccess) {
+            ret = CreateActionTransferComplete(sizeof(DextioTransferReference), &pipe->slotTransfers[s].completion);
+        }
+        if (ret != kIOReturnSuccess) {
+            return ret;
+        }
+        static_cast<DextioTransferReference *>(pipe->slotTransfers[s].completion->GetReference())->index =
+            static_cast<uint32_t>(index) * kDextioSlotsPerPipe + s;
+    }
+    return kIOReturnSuccess;
+}
+
+kern_return_t IMPL(DextioUserClient, CopyClientMemoryForType)
+{
+    IOMemoryDescriptor *descriptor = NULL;
+    uint64_t memoryOptions = 0;
+    if (type == DextioMemoryTypeCompletionRing()) {
+        descriptor = ivars->ring;
+    } else if (type <= UINT32_MAX && DextioMemoryTypeKind(type) == kDextioMemoryKindSlot) {
+        int index = PipeIndex(DextioMemoryTypePipe(type));
+        uint8_t slot = DextioMemoryTypeSlotIndex(type);
+        if (index >= 0 && slot < kDextioSlotsPerPipe) {
+            descriptor = ivars->pipes[index].slots[slot];
+            // The device writes IN slots; the app only reads them.
+            memoryOptions = IsIn(DextioMemoryTypePipe(type)) ? kIOUserClientMemoryReadOnly : 0;
+        }
+    }
+    if (descriptor == NULL) {
+        return kIOReturnBadArgument;
+    }
+    descriptor->retain();
+    *memory = descriptor;
+    *options = memoryOptions;
+    return kIOReturnSuccess;
+}

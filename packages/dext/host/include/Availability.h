@@ -1,0 +1,1 @@
+/* Host runtime: availability macros are not needed off Apple platforms. */

@@ -1,0 +1,404 @@
+#include "gadget.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace {
+
+constexpr uint16_t kVendor = 0x0525;
+constexpr uint16_t kProduct = 0xa4a0;
+constexpr uint16_t kBulkMaxPacket = 512;
+constexpr size_t kLoopbackDepth = 64;     // like f_loopback's qlen: further OUT transfers wait
+constexpr size_t kControlBufferSize = 4096;
+
+enum : uint8_t {
+    kSourceIn = 0x81,
+    kSinkOut = 0x01,
+    kLoopbackIn = 0x82,
+    kLoopbackOut = 0x02,
+};
+
+void PutEndpoint(std::vector<uint8_t> &d, uint8_t address)
+{
+    d.insert(d.end(), { 7, 5, address, 2, kBulkMaxPacket & 0xff, kBulkMaxPacket >> 8, 0 });
+}
+
+uint8_t PatternByte(uint32_t offset, uint16_t maxPacket)
+{
+    return static_cast<uint8_t>((offset % maxPacket) % 63);
+}
+
+} // namespace
+
+VirtualGadgetZero::VirtualGadgetZero() : controlBuffer(kControlBufferSize, 0)
+{
+    Connect();
+    timer = std::thread([this] { TimerLoop(); });
+}
+
+VirtualGadgetZero::~VirtualGadgetZero()
+{
+    {
+        std::lock_guard<std::mutex> lock(mutex);
+        stopping = true;
+    }
+    timerWake.notify_all();
+    timer.join();
+}
+
+std::vector<uint8_t> VirtualGadgetZero::DeviceDescriptor() const
+{
+    return { 18, 1, 0x00, 0x02, 0xff, 0, 0, 64, kVendor & 0xff, kVendor >> 8, kProduct & 0xff, kProduct >> 8,
+             0x00, 0x01, 1, 2, 3, 1 };
+}
+
+std::vector<uint8_t> VirtualGadgetZero::ConfigurationDescriptor() const
+{
+    std::vector<uint8_t> d = { 9, 2, 0, 0, 1, 1, 0, 0xc0, 1 };
+    d.insert(d.end(), { 9, 4, 0, 0, 4, 0xff, 0, 0, 0 });
+    PutEndpoint(d, kSourceIn);
+    PutEndpoint(d, kSinkOut);
+    PutEndpoint(d, kLoopbackIn);
+    PutEndpoint(d, kLoopbackOut);
+    d.insert(d.end(), { 9, 4, 0, 1, 2, 0xff, 0, 0, 0 });
+    PutEndpoint(d, kSourceIn);
+    PutEndpoint(d, kSinkOut);
+    d[2] = static_cast<uint8_t>(d.size() & 0xff);
+    d[3] = static_cast<uint8_t>(d.size() >> 8);
+    return d;
+}
+
+uint8_t VirtualGadgetZero::AltSetting()
+{
+    std::lock_guard<std::mutex> lock(mutex);
+    return alt;
+}
+
+IOReturn VirtualGadgetZero::SetAltSetting(uint8_t newAlt)
+{
+    if (newAlt > 1) {
+        return kUSBHostReturnPipeStalled;  // SET_INTERFACE to a setting that does not exist
+    }
+    std::vector<Completion> out;
+    {
+        std::lock_guard<std::mutex> lock(mutex);
+        if (!connected) {
+            return kIOReturnNoDevice;
+        }
+        for (Endpoint &ep : endpoints) {
+            FailAll(ep, kIOReturnAborted, out);
+        }
+        alt = newAlt;
+        endpoints.clear();
+        for (uint8_t address : { kSourceIn, kSinkOut, kLoopbackIn, kLoopbackOut }) {
+            if (alt == 0 || address == kSourceIn || address == kSinkOut) {
+                Endpoint ep;
+                ep.address = address;
+                ep.type = 2;
+                ep.maxPacketSize = kBulkMaxPacket;
+                endpoints.push_back(std::move(ep));
+            }
+        }
+        loopback.clear();
+    }
+    Run(out);
+    return kIOReturnSuccess;
+}
+
+bool VirtualGadgetZero::HasEndpoint(uint8_t address, uint8_t *type, uint16_t *maxPacketSize)
+{
+    std::lock_guard<std::mutex> lock(mutex);
+    Endpoint *ep = Find(address);
+    if (ep != nullptr) {
+        *type = ep->type;
+        *maxPacketSize = ep->maxPacketSize;
+    }
+    return ep != nullptr;
+}
+
+VirtualGadgetZero::Endpoint *VirtualGadgetZero::Find(uint8_t address)
+{
+    for (Endpoint &ep : endpoints) {
+        if (ep.address == address) {
+            return &ep;
+        }
+    }
+    return nullptr;
+}
+
+IOReturn VirtualGadgetZero::Submit(uint8_t address, uint8_t *data, uint32_t length, uint32_t timeoutMs, Done done)
+{
+    std::vector<Completion> out;
+    {
+        std::lock_guard<std::mutex> lock(mutex);
+        if (!connected) {
+            return kIOReturnNoDevice;
+        }
+        Endpoint *ep = Find(address);
+        if (ep == nullptr) {
+            return kIOReturnNotFound;
+        }
+        Pending p{ data, length, timeoutMs != 0, Clock::now() + std::chrono::milliseconds(timeoutMs), false,
+                   std::move(done) };
+        if (ep->unanswered > 0) {
+            ep->unanswered--;
+            p.unanswered = true;
+        }
+        ep->pending.push_back(std::move(p));
+        Pump(out);
+    }
+    timerWake.notify_all();
+    Run(out);
+    return kIOReturnSuccess;
+}
+
+void VirtualGadgetZero::Pump(std::vector<Completion> &out)
+{
+    bool progress = true;
+    while (progress) {
+        progress = false;
+        for (Endpoint &ep : endpoints) {
+            if (ep.halted) {
+                FailAll(ep, kUSBHostReturnPipeStalled, out);
+                continue;
+            }
+            // A pipe is a FIFO: nothing passes a transfer the device has not answered.
+            while (!ep.pending.empty() && !ep.pending.front().unanswered && Serve(ep, ep.pending.front(), out)) {
+                ep.pending.pop_front();
+                progress = true;
+                if (ep.halted) {
+                    FailAll(ep, kUSBHostReturnPipeStalled, out);
+                    break;
+                }
+            }
+        }
+    }
+}
+
+bool VirtualGadgetZero::Serve(Endpoint &ep, Pending &p, std::vector<Completion> &out)
+{
+    switch (ep.address) {
+    case kSourceIn:
+        if (ep.babble) {
+            ep.babble = false;
+            out.push_back({ std::move(p.done), kIOReturnOverrun, p.length });
+            return true;
+        }
+        for (uint32_t i = 0; i < p.length; i++) {
+            p.data[i] = pattern == 1 ? PatternByte(i, ep.maxPacketSize) : 0;
+        }
+        out.push_back({ std::move(p.done), kIOReturnSuccess, p.length });
+        return true;
+    case kSinkOut:
+        for (uint32_t i = 0; i < p.length; i++) {
+            uint8_t expected = pattern == 1 ? PatternByte(i, ep.maxPacketSize) : 0;
+            if (p.data[i] != expected) {
+                // f_sourcesink halts the OUT endpoint on bad data; the packets before the bad one
+                // were accepted.
+                ep.halted = true;
+                out.push_back({ std::move(p.done), kUSBHostReturnPipeStalled, i - i % ep.maxPacketSize });
+                return true;
+            }
+        }
+        out.push_back({ std::move(p.done), kIOReturnSuccess, p.length });
+        return true;
+    case kLoopbackOut:
+        if (loopback.size() >= kLoopbackDepth) {
+            return false;
+        }
+        loopback.emplace_back(p.data, p.data + p.length);
+        out.push_back({ std::move(p.done), kIOReturnSuccess, p.length });
+        return true;
+    case kLoopbackIn: {
+        if (loopback.empty()) {
+            return false;
+        }
+        std::vector<uint8_t> message = std::move(loopback.front());
+        loopback.pop_front();
+        bool babble = ep.babble || message.size() > p.length;
+        ep.babble = false;
+        uint32_t bytes = static_cast<uint32_t>(std::min<size_t>(message.size(), p.length));
+        std::memcpy(p.data, message.data(), bytes);
+        out.push_back({ std::move(p.done), babble ? kIOReturnOverrun : kIOReturnSuccess, bytes });
+        return true;
+    }
+    default:
+        return false;
+    }
+}
+
+void VirtualGadgetZero::FailAll(Endpoint &ep, IOReturn status, std::vector<Completion> &out)
+{
+    for (Pending &p : ep.pending) {
+        out.push_back({ std::move(p.done), status, 0 });
+    }
+    ep.pending.clear();
+}
+
+void VirtualGadgetZero::Run(const std::vector<Completion> &completions)
+{
+    for (const Completion &c : completions) {
+        c.done(c.status, c.bytes);
+    }
+}
+
+void VirtualGadgetZero::Abort(uint8_t address, IOReturn status)
+{
+    std::vector<Completion> out;
+    {
+        std::lock_guard<std::mutex> lock(mutex);
+        Endpoint *ep = Find(address);
+        if (ep != nullptr) {
+            FailAll(*ep, status, out);
+        }
+    }
+    Run(out);
+}
+
+IOReturn VirtualGadgetZero::ClearHalt(uint8_t address)
+{
+    std::vector<Completion> out;
+    {
+        std::lock_guard<std::mutex> lock(mutex);
+        if (!connected) {
+            return kIOReturnNoDevice;
+        }
+        Endpoint *ep = Find(address);
+        if (ep == nullptr) {
+            return kIOReturnNotFound;
+        }
+        ep->halted = false;
+        Pump(out);
+    }
+    Run(out);
+    return kIOReturnSuccess;
+}
+
+IOReturn VirtualGadgetZero::Control(uint8_t bmRequestType, uint8_t bRequest, uint16_t wValue, uint16_t wIndex,
+                                    uint16_t wLength, uint8_t *data, uint16_t *bytesTransferred)
+{
+    std::lock_guard<std::mutex> lock(mutex);
+    *bytesTransferred = 0;
+    if (!connected) {
+        return kIOReturnNoDevice;
+    }
+    // f_sourcesink: vendor requests to the device, wValue and wIndex zero, at most one buffer.
+    bool ok = wValue == 0 && wIndex == 0 && wLength <= controlBuffer.size();
+    if (ok && bmRequestType == 0x40 && bRequest == 0x5b) {
+        std::memcpy(controlBuffer.data(), data, wLength);
+        *bytesTransferred = wLength;
+        return kIOReturnSuccess;
+    }
+    if (ok && bmRequestType == 0xc0 && bRequest == 0x5c) {
+        std::memcpy(data, controlBuffer.data(), wLength);
+        *bytesTransferred = wLength;
+        return kIOReturnSuccess;
+    }
+    return kUSBHostReturnPipeStalled;
+}
+
+void VirtualGadgetZero::Disconnect()
+{
+    std::vector<Completion> out;
+    {
+        std::lock_guard<std::mutex> lock(mutex);
+        connected = false;
+        for (Endpoint &ep : endpoints) {
+            FailAll(ep, kIOReturnNoDevice, out);
+        }
+        loopback.clear();
+    }
+    Run(out);
+}
+
+void VirtualGadgetZero::Connect()
+{
+    {
+        std::lock_guard<std::mutex> lock(mutex);
+        connected = true;
+        pattern = 1;
+        std::fill(controlBuffer.begin(), controlBuffer.end(), 0);
+        alt = 1;  // so that SetAltSetting(0) below builds the endpoints
+    }
+    SetAltSetting(0);
+}
+
+bool VirtualGadgetZero::Connected()
+{
+    std::lock_guard<std::mutex> lock(mutex);
+    return connected;
+}
+
+void VirtualGadgetZero::SetPattern(int newPattern)
+{
+    std::lock_guard<std::mutex> lock(mutex);
+    pattern = newPattern;
+}
+
+void VirtualGadgetZero::InjectStall(uint8_t address)
+{
+    std::vector<Completion> out;
+    {
+        std::lock_guard<std::mutex> lock(mutex);
+        Endpoint *ep = Find(address);
+        if (ep == nullptr) {
+            return;
+        }
+        ep->halted = true;
+        Pump(out);
+    }
+    Run(out);
+}
+
+void VirtualGadgetZero::InjectTimeout(uint8_t address, uint32_t count)
+{
+    std::lock_guard<std::mutex> lock(mutex);
+    Endpoint *ep = Find(address);
+    if (ep != nullptr) {
+        ep->unanswered += count;
+    }
+}
+
+void VirtualGadgetZero::InjectBabble(uint8_t address)
+{
+    std::lock_guard<std::mutex> lock(mutex);
+    Endpoint *ep = Find(address);
+    if (ep != nullptr) {
+        ep->babble = true;
+    }
+}
+
+void VirtualGadgetZero::TimerLoop()
+{
+    std::unique_lock<std::mutex> lock(mutex);
+    while (!stopping) {
+        Clock::time_point now = Clock::now();
+        Clock::time_point next = Clock::time_point::max();
+        std::vector<Completion> out;
+        for (Endpoint &ep : endpoints) {
+            for (auto it = ep.pending.begin(); it != ep.pending.end();) {
+                if (it->hasDeadline && it->deadline <= now) {
+                    out.push_back({ std::move(it->done), kIOReturnTimeout, 0 });
+                    it = ep.pending.erase(it);
+                } else {
+                    if (it->hasDeadline) {
+                        next = std::min(next, it->deadline);
+                    }
+                    ++it;
+                }
+            }
+        }
+        if (!out.empty()) {
+            Pump(out);
+            lock.unlock();
+            Run(out);
+            lock.lock();
+            continue;
+        }
+        if (next == Clock::time_point::max()) {
+            timerWake.wait(lock);
+        } else {
+            timerWake.wait_until(lock, next);
+        }
+    }
+}

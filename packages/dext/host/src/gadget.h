@@ -1,0 +1,88 @@
+// Host runtime: the virtual gadget zero (Linux drivers/usb/gadget/function/f_sourcesink.c and
+// f_loopback.c, in one interface). It is the "device" behind IOUSBHostInterface/IOUSBHostPipe.
+#pragma once
+
+#include <DriverKit/IOReturn.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+class VirtualGadgetZero {
+public:
+    using Done = std::function<void(IOReturn status, uint32_t bytes)>;
+
+    VirtualGadgetZero();
+    ~VirtualGadgetZero();
+
+    std::vector<uint8_t> DeviceDescriptor() const;
+    std::vector<uint8_t> ConfigurationDescriptor() const;
+    uint8_t AltSetting();
+    IOReturn SetAltSetting(uint8_t alt);
+    bool HasEndpoint(uint8_t address, uint8_t *type, uint16_t *maxPacketSize);
+
+    // Queue a transfer; done is called exactly once (possibly before Submit returns, never with a
+    // lock held) unless Submit returns an error.
+    IOReturn Submit(uint8_t address, uint8_t *data, uint32_t length, uint32_t timeoutMs, Done done);
+    void Abort(uint8_t address, IOReturn status);
+    IOReturn ClearHalt(uint8_t address);
+    IOReturn Control(uint8_t bmRequestType, uint8_t bRequest, uint16_t wValue, uint16_t wIndex, uint16_t wLength,
+                     uint8_t *data, uint16_t *bytesTransferred);
+
+    void Disconnect();
+    void Connect();
+    bool Connected();
+
+    void SetPattern(int pattern);
+    void InjectStall(uint8_t address);
+    void InjectTimeout(uint8_t address, uint32_t count);
+    void InjectBabble(uint8_t address);
+
+private:
+    using Clock = std::chrono::steady_clock;
+    struct Pending {
+        uint8_t *data;
+        uint32_t length;
+        bool hasDeadline;
+        Clock::time_point deadline;
+        bool unanswered;              // injected timeout: only the deadline or an abort ends it
+        Done done;
+    };
+    struct Endpoint {
+        uint8_t address;
+        uint8_t type;
+        uint16_t maxPacketSize;
+        bool halted = false;
+        bool babble = false;
+        uint32_t unanswered = 0;
+        std::deque<Pending> pending;
+    };
+    struct Completion {
+        Done done;
+        IOReturn status;
+        uint32_t bytes;
+    };
+
+    Endpoint *Find(uint8_t address);
+    void Pump(std::vector<Completion> &out);
+    bool Serve(Endpoint &ep, Pending &p, std::vector<Completion> &out);
+    void FailAll(Endpoint &ep, IOReturn status, std::vector<Completion> &out);
+    static void Run(const std::vector<Completion> &completions);
+    void TimerLoop();
+
+    std::mutex mutex;
+    std::condition_variable timerWake;
+    bool connected = true;
+    bool stopping = false;
+    uint8_t alt = 0;
+    int pattern = 1;
+    std::vector<Endpoint> endpoints;
+    std::deque<std::vector<uint8_t>> loopback;   // OUT transfers waiting to be read back
+    std::vector<uint8_t> controlBuffer;
+    std::thread timer;
+};

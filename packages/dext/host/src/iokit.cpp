@@ -1,0 +1,719 @@
+// Host runtime: the user side (IOKitLib) and the "kernel" that connects it to the dext: the device
+// tree (gadget -> IOUSBHostDevice -> IOUSBHostInterface -> the matched driver), connections,
+// memory mappings and notification ports.
+#include <IOKit/IOKitLib.h>
+#include <dextio/host.h>
+#include <USBDriverKit/IOUSBHostInterface.h>
+
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "internal.h"
+#include "queue.h"
+
+const mach_port_t kIOMainPortDefault = MACH_PORT_NULL;
+
+namespace {
+
+struct Mapping {
+    uint32_t type;
+    IOMemoryDescriptor *memory;       // retained while mapped
+    void *address;
+    size_t size;
+    uint32_t count;                   // mapping the same type again returns the same mapping
+};
+
+struct Connection {
+    IOUserClient *client;             // retained
+    IOService *driver;                // retained
+    std::mutex mutex;
+    std::vector<Mapping> mappings;
+};
+
+struct Handle {
+    enum Kind { kService, kIterator, kConnection } kind;
+    IOService *service = nullptr;                  // kService, retained
+    std::vector<IOService *> services;             // kIterator, retained
+    size_t next = 0;
+    std::shared_ptr<Connection> connection;        // kConnection
+};
+
+struct World {
+    std::mutex mutex;                 // handles, ports, the device tree pointers
+    std::mutex plug;                  // serialises connect/disconnect
+    VirtualGadgetZero gadget;
+    HostUSBDeviceState *deviceState = nullptr;
+    IOUSBHostDevice *device = nullptr;
+    IOUSBHostInterface *interface = nullptr;
+    IOService *driver = nullptr;
+    uint32_t nextHandle = 0x1000;
+    std::map<uint32_t, std::shared_ptr<Handle>> handles;
+    std::map<uint32_t, IONotificationPortRef> ports;
+
+    World() { Attach(); }
+    void Attach();
+    void Detach();
+};
+
+World &TheWorld()
+{
+    // Never destroyed: dext queues may still be running when the process exits.
+    static World *world = new World;
+    return *world;
+}
+
+std::shared_ptr<Handle> FindHandle(uint32_t handle)
+{
+    World &w = TheWorld();
+    std::lock_guard<std::mutex> lock(w.mutex);
+    auto it = w.handles.find(handle);
+    return it == w.handles.end() ? nullptr : it->second;
+}
+
+uint32_t AddHandle(std::shared_ptr<Handle> handle)
+{
+    World &w = TheWorld();
+    std::lock_guard<std::mutex> lock(w.mutex);
+    uint32_t name = w.nextHandle++;
+    w.handles[name] = std::move(handle);
+    return name;
+}
+
+std::shared_ptr<Connection> FindConnection(mach_port_t connection)
+{
+    std::shared_ptr<Handle> handle = FindHandle(connection);
+    return handle != nullptr && handle->kind == Handle::kConnection ? handle->connection : nullptr;
+}
+
+bool Terminated(IOService *service)
+{
+    HostServiceState *state = service->HostState();
+    std::lock_guard<std::mutex> lock(state->mutex);
+    return state->terminated;
+}
+
+void World::Attach()
+{
+    gadget.Connect();
+    deviceState = new HostUSBDeviceState;
+    deviceState->gadget = &gadget;
+    device = IOUSBHostDevice::HostCreate(deviceState);
+    deviceState->device = device;
+    interface = IOUSBHostInterface::HostCreate(deviceState, gHostPersonality.bInterfaceNumber);
+
+    // Match the personality and start the driver on its own queue, as the DriverKit runtime does.
+    std::vector<uint8_t> descriptor = gadget.DeviceDescriptor();
+    uint16_t vendor = static_cast<uint16_t>(descriptor[8] | descriptor[9] << 8);
+    uint16_t product = static_cast<uint16_t>(descriptor[10] | descriptor[11] << 8);
+    if (vendor != gHostPersonality.idVendor || product != gHostPersonality.idProduct) {
+        return;
+    }
+    IOService *service = OSDynamicCast(IOService, OSHostCreateInstance(gHostPersonality.userClass));
+    if (service == nullptr) {
+        fprintf(stderr, "dextio host: class %s is not linked in\n", gHostPersonality.userClass);
+        return;
+    }
+    IODispatchQueue *queue = nullptr;
+    IODispatchQueue::Create(kIOServiceDefaultQueueName, 0, 0, &queue);
+    service->HostSetDefaultQueue(queue);
+    OSSafeReleaseNULL(queue);
+    interface->retain();
+    service->HostState()->provider = interface;
+    service->HostState()->personality = &gHostPersonality;
+    kern_return_t ret = service->init() ? kIOReturnSuccess : kIOReturnNoMemory;
+    if (ret == kIOReturnSuccess) {
+        service->HostDefaultQueue()->HostQueue()->Sync([&] { ret = service->Start(interface); });
+    }
+    if (ret != kIOReturnSuccess) {
+        fprintf(stderr, "dextio host: %s failed to start: 0x%x\n", gHostPersonality.userClass, ret);
+        service->release();
+        return;
+    }
+    std::lock_guard<std::mutex> lock(mutex);
+    driver = service;
+}
+
+void World::Detach()
+{
+    gadget.Disconnect();
+    deviceState->attached = false;
+
+    // Terminate the user clients first (the driver's children), then the driver.
+    std::vector<std::shared_ptr<Connection>> connections;
+    IOService *stopping = nullptr;
+    {
+        std::lock_guard<std::mutex> lock(mutex);
+        for (auto &entry : handles) {
+            if (entry.second->kind == Handle::kConnection) {
+                connections.push_back(entry.second->connection);
+            }
+        }
+        stopping = driver;
+        driver = nullptr;
+    }
+    for (auto &connection : connections) {
+        HostTerminateService(connection->client, connection->driver);
+    }
+    if (stopping != nullptr) {
+        HostTerminateService(stopping, interface);
+        stopping->release();
+    }
+    deviceState->device = nullptr;
+    OSSafeReleaseNULL(interface);
+    OSSafeReleaseNULL(device);
+    deviceState->Release();
+    deviceState = nullptr;
+}
+
+void Unmap(Mapping &mapping)
+{
+    munmap(mapping.address, mapping.size);
+    OSSafeReleaseNULL(mapping.memory);
+    gHostLive.mappings--;
+}
+
+// Run a remote method of the client on its queue; refuse once the client is terminated.
+kern_return_t OnClientQueue(const std::shared_ptr<Connection> &connection, const std::function<kern_return_t()> &work)
+{
+    kern_return_t ret = kIOReturnNoDevice;
+    connection->client->HostDefaultQueue()->HostQueue()->Sync([&] {
+        if (!Terminated(connection->client)) {
+            ret = work();
+        }
+    });
+    return ret;
+}
+
+uint64_t PageRound(uint64_t size)
+{
+    uint64_t page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+    return (size + page - 1) / page * page;
+}
+
+} // namespace
+
+struct __CFDictionary {
+    std::string name;
+    bool byName;
+};
+
+struct IONotificationPort {
+    mach_port_t port;
+    dispatch_queue_t queue;
+};
+
+mach_port_t mach_task_self(void)
+{
+    return 1;
+}
+
+void CFRelease(CFTypeRef cf)
+{
+    delete static_cast<const __CFDictionary *>(cf);
+}
+
+CFMutableDictionaryRef IOServiceMatching(const char *name)
+{
+    return new __CFDictionary{ name, false };
+}
+
+CFMutableDictionaryRef IOServiceNameMatching(const char *name)
+{
+    return new __CFDictionary{ name, true };
+}
+
+kern_return_t IOServiceGetMatchingServices(mach_port_t, CFDictionaryRef matching, io_iterator_t *existing)
+{
+    if (matching == nullptr || existing == nullptr) {
+        if (matching != nullptr) {
+            CFRelease(matching);
+        }
+        return kIOReturnBadArgument;
+    }
+    World &w = TheWorld();
+    auto handle = std::make_shared<Handle>();
+    handle->kind = Handle::kIterator;
+    {
+        std::lock_guard<std::mutex> lock(w.mutex);
+        // The dext's service is an IOUserService whose name is its IOUserClass.
+        bool matches = w.driver != nullptr && w.driver->HostState()->registered &&
+                       (matching->byName ? matching->name == gHostPersonality.userClass
+                                         : (matching->name == "IOUserService" || matching->name == "IOService"));
+        if (matches) {
+            w.driver->retain();
+            handle->services.push_back(w.driver);
+        }
+    }
+    CFRelease(matching);
+    *existing = AddHandle(handle);
+    return kIOReturnSuccess;
+}
+
+io_service_t IOServiceGetMatchingService(mach_port_t mainPort, CFDictionaryRef matching)
+{
+    io_iterator_t iterator = IO_OBJECT_NULL;
+    if (IOServiceGetMatchingServices(mainPort, matching, &iterator) != kIOReturnSuccess) {
+        return IO_OBJECT_NULL;
+    }
+    io_service_t service = IOIteratorNext(iterator);
+    IOObjectRelease(iterator);
+    return service;
+}
+
+io_object_t IOIteratorNext(io_iterator_t iterator)
+{
+    std::shared_ptr<Handle> handle = FindHandle(iterator);
+    if (handle == nullptr || handle->kind != Handle::kIterator || handle->next >= handle->services.size()) {
+        return IO_OBJECT_NULL;
+    }
+    auto service = std::make_shared<Handle>();
+    service->kind = Handle::kService;
+    service->service = handle->services[handle->next++];
+    service->service->retain();
+    return AddHandle(service);
+}
+
+kern_return_t IOObjectRelease(io_object_t object)
+{
+    std::shared_ptr<Handle> handle;
+    {
+        World &w = TheWorld();
+        std::lock_guard<std::mutex> lock(w.mutex);
+        auto it = w.handles.find(object);
+        if (it == w.handles.end() || it->second->kind == Handle::kConnection) {
+            return kIOReturnBadArgument;
+        }
+        handle = it->second;
+        w.handles.erase(it);
+    }
+    OSSafeReleaseNULL(handle->service);
+    for (IOService *service : handle->services) {
+        service->release();
+    }
+    return kIOReturnSuccess;
+}
+
+kern_return_t IOServiceOpen(io_service_t service, task_port_t, uint32_t type, io_connect_t *connect)
+{
+    std::shared_ptr<Handle> handle = FindHandle(service);
+    if (handle == nullptr || handle->kind != Handle::kService || connect == nullptr) {
+        return kIOReturnBadArgument;
+    }
+    IOService *driver = handle->service;
+    if (Terminated(driver)) {
+        return kIOReturnNoDevice;
+    }
+    IOUserClient *client = nullptr;
+    kern_return_t ret = kIOReturnNoDevice;
+    driver->HostDefaultQueue()->HostQueue()->Sync([&] {
+        if (!Terminated(driver)) {
+            ret = driver->NewUserClient(type, &client);
+        }
+    });
+    if (ret != kIOReturnSuccess) {
+        return ret;
+    }
+    auto connection = std::make_shared<Connection>();
+    connection->client = client;
+    driver->retain();
+    connection->driver = driver;
+    auto entry = std::make_shared<Handle>();
+    entry->kind = Handle::kConnection;
+    entry->connection = connection;
+    gHostLive.connections++;
+    *connect = AddHandle(entry);
+    return kIOReturnSuccess;
+}
+
+kern_return_t IOServiceClose(io_connect_t connect)
+{
+    std::shared_ptr<Connection> connection;
+    {
+        World &w = TheWorld();
+        std::lock_guard<std::mutex> lock(w.mutex);
+        auto it = w.handles.find(connect);
+        if (it == w.handles.end() || it->second->kind != Handle::kConnection) {
+            return kIOReturnBadArgument;
+        }
+        connection = it->second->connection;
+        w.handles.erase(it);
+    }
+    // Mappings belong to the connection and go away with it.
+    {
+        std::lock_guard<std::mutex> lock(connection->mutex);
+        for (Mapping &mapping : connection->mappings) {
+            Unmap(mapping);
+        }
+        connection->mappings.clear();
+    }
+    HostTerminateService(connection->client, connection->driver);
+    OSSafeReleaseNULL(connection->client);
+    OSSafeReleaseNULL(connection->driver);
+    gHostLive.connections--;
+    return kIOReturnSuccess;
+}
+
+kern_return_t IOConnectCallAsyncMethod(mach_port_t connection, uint32_t selector, mach_port_t wake_port,
+                                       uint64_t *reference, uint32_t referenceCnt, const uint64_t *input,
+                                       uint32_t inputCnt, const void *inputStruct, size_t inputStructCnt,
+                                       uint64_t *output, uint32_t *outputCnt, void *outputStruct,
+                                       size_t *outputStructCnt)
+{
+    std::shared_ptr<Connection> conn = FindConnection(connection);
+    if (conn == nullptr) {
+        return kIOReturnBadArgument;
+    }
+    // What MIG and the kernel refuse before the dext sees anything.
+    uint32_t scalarOutputCount = outputCnt != nullptr ? *outputCnt : 0;
+    size_t structOutputSize = outputStructCnt != nullptr ? *outputStructCnt : 0;
+    if (inputCnt > kIOUserClientScalarArrayCountMax || (inputCnt > 0 && input == nullptr) ||
+        (inputStructCnt > 0 && inputStruct == nullptr) || (structOutputSize > 0 && outputStruct == nullptr) ||
+        (scalarOutputCount > 0 && output == nullptr)) {
+        return kIOReturnBadArgument;
+    }
+    if (scalarOutputCount > kIOUserClientScalarArrayCountMax) {
+        scalarOutputCount = kIOUserClientScalarArrayCountMax;
+    }
+    if (wake_port != MACH_PORT_NULL &&
+        (reference == nullptr || referenceCnt < kIOAsyncCalloutCount || referenceCnt > kOSAsyncRef64Count)) {
+        return kIOReturnBadArgument;
+    }
+
+    IOUserClientMethodArguments args;
+    memset(&args, 0, sizeof(args));
+    uint64_t scalarOutput[kIOUserClientScalarArrayCountMax] = {};
+    args.version = kIOUserClientMethodArgumentsCurrentVersion;
+    args.selector = selector;
+    args.scalarInput = input;
+    args.scalarInputCount = inputCnt;
+    args.scalarOutput = scalarOutput;
+    args.scalarOutputCount = scalarOutputCount;
+    args.structureOutputMaximumSize = structOutputSize;
+
+    // The 4 KiB rule: up to 4096 bytes travel by value (OSData), more as a memory descriptor of
+    // the caller's memory (input: the dext reads it; output: the dext's device writes it).
+    constexpr size_t kInband = 4096;
+    kern_return_t ret = kIOReturnSuccess;
+    if (inputStructCnt > kInband) {
+        args.structureInputDescriptor = IOMemoryDescriptor::HostWithAddress(const_cast<void *>(inputStruct),
+                                                                            inputStructCnt, kIOMemoryDirectionOut);
+    } else if (inputStructCnt > 0) {
+        args.structureInput = OSData::withBytes(inputStruct, inputStructCnt);
+    }
+    if (structOutputSize > kInband) {
+        args.structureOutputDescriptor =
+            IOMemoryDescriptor::HostWithAddress(outputStruct, structOutputSize, kIOMemoryDirectionIn);
+    }
+    if (wake_port != MACH_PORT_NULL) {
+        ret = OSAction::Create(conn->client, IOUserClient_AsyncCompletion_ID, IOUserClient_AsyncCompletion_ID,
+                               sizeof(HostAsyncReference), &args.completion);
+        if (ret == kIOReturnSuccess) {
+            auto *ref = static_cast<HostAsyncReference *>(args.completion->GetReference());
+            ref->wakePort = wake_port;
+            ref->referenceCount = referenceCnt;
+            memcpy(ref->reference, reference, referenceCnt * sizeof(uint64_t));
+        }
+    }
+
+    if (ret == kIOReturnSuccess) {
+        ret = OnClientQueue(conn, [&] { return conn->client->ExternalMethod(selector, &args, nullptr, nullptr, nullptr); });
+    }
+
+    if (ret == kIOReturnSuccess) {
+        if (args.structureOutput != nullptr &&
+            (args.structureOutputDescriptor != nullptr || args.structureOutput->getLength() > structOutputSize)) {
+            ret = kIOReturnBadArgument;
+        } else if (args.structureOutput != nullptr) {
+            size_t length = args.structureOutput->getLength();
+            if (length > 0) {
+                memcpy(outputStruct, args.structureOutput->getBytesNoCopy(), length);
+            }
+            *outputStructCnt = length;
+        } else if (args.structureOutputDescriptor == nullptr && outputStructCnt != nullptr) {
+            *outputStructCnt = 0;
+        }
+    }
+    if (ret == kIOReturnSuccess && outputCnt != nullptr) {
+        uint32_t count = std::min(args.scalarOutputCount, scalarOutputCount);
+        memcpy(output, scalarOutput, count * sizeof(uint64_t));
+        *outputCnt = count;
+    }
+    // The kernel's references end with the call; the dext retained what it keeps.
+    OSSafeReleaseNULL(args.structureOutput);
+    OSSafeReleaseNULL(args.structureInput);
+    OSSafeReleaseNULL(args.structureInputDescriptor);
+    OSSafeReleaseNULL(args.structureOutputDescriptor);
+    OSSafeReleaseNULL(args.completion);
+    return ret;
+}
+
+kern_return_t IOConnectCallMethod(mach_port_t connection, uint32_t selector, const uint64_t *input, uint32_t inputCnt,
+                                  const void *inputStruct, size_t inputStructCnt, uint64_t *output,
+                                  uint32_t *outputCnt, void *outputStruct, size_t *outputStructCnt)
+{
+    return IOConnectCallAsyncMethod(connection, selector, MACH_PORT_NULL, nullptr, 0, input, inputCnt, inputStruct,
+                                    inputStructCnt, output, outputCnt, outputStruct, outputStructCnt);
+}
+
+kern_return_t IOConnectCallStructMethod(mach_port_t connection, uint32_t selector, const void *inputStruct,
+                                        size_t inputStructCnt, void *outputStruct, size_t *outputStructCnt)
+{
+    return IOConnectCallMethod(connection, selector, nullptr, 0, inputStruct, inputStructCnt, nullptr, nullptr,
+                               outputStruct, outputStructCnt);
+}
+
+kern_return_t IOConnectCallAsyncStructMethod(mach_port_t connection, uint32_t selector, mach_port_t wake_port,
+                                             uint64_t *reference, uint32_t referenceCnt, const void *inputStruct,
+                                             size_t inputStructCnt, void *outputStruct, size_t *outputStructCnt)
+{
+    return IOConnectCallAsyncMethod(connection, selector, wake_port, reference, referenceCnt, nullptr, 0, inputStruct,
+                                    inputStructCnt, nullptr, nullptr, outputStruct, outputStructCnt);
+}
+
+kern_return_t IOConnectCallScalarMethod(mach_port_t connection, uint32_t selector, const uint64_t *input,
+                                        uint32_t inputCnt, uint64_t *output, uint32_t *outputCnt)
+{
+    return IOConnectCallMethod(connection, selector, input, inputCnt, nullptr, 0, output, outputCnt, nullptr, nullptr);
+}
+
+kern_return_t IOConnectCallAsyncScalarMethod(mach_port_t connection, uint32_t selector, mach_port_t wake_port,
+                                             uint64_t *reference, uint32_t referenceCnt, const uint64_t *input,
+                                             uint32_t inputCnt, uint64_t *output, uint32_t *outputCnt)
+{
+    return IOConnectCallAsyncMethod(connection, selector, wake_port, reference, referenceCnt, input, inputCnt,
+                                    nullptr, 0, output, outputCnt, nullptr, nullptr);
+}
+
+kern_return_t IOConnectMapMemory64(io_connect_t connect, uint32_t memoryType, task_port_t,
+                                   mach_vm_address_t *atAddress, mach_vm_size_t *ofSize, IOOptionBits options)
+{
+    std::shared_ptr<Connection> conn = FindConnection(connect);
+    if (conn == nullptr || atAddress == nullptr || ofSize == nullptr) {
+        return kIOReturnBadArgument;
+    }
+    // A caller-chosen address is not offered by the host runtime.
+    if ((options & kIOMapAnywhere) == 0) {
+        return kIOReturnUnsupported;
+    }
+    IOMemoryDescriptor *memory = nullptr;
+    uint64_t memoryOptions = 0;
+    kern_return_t ret = OnClientQueue(conn, [&] {
+        return conn->client->CopyClientMemoryForType(memoryType, &memoryOptions, &memory);
+    });
+    if (ret != kIOReturnSuccess) {
+        return ret;
+    }
+    if (memory == nullptr) {
+        return kIOReturnError;
+    }
+    if (memory->HostFD() < 0) {
+        memory->release();
+        return kIOReturnUnsupported;
+    }
+
+    std::lock_guard<std::mutex> lock(conn->mutex);
+    for (Mapping &mapping : conn->mappings) {
+        if (mapping.memory == memory) {
+            mapping.count++;
+            memory->release();
+            *atAddress = reinterpret_cast<mach_vm_address_t>(mapping.address);
+            *ofSize = memory->HostLength();
+            return kIOReturnSuccess;
+        }
+    }
+    bool readOnly = (memoryOptions & kIOUserClientMemoryReadOnly) != 0 || (options & kIOMapReadOnly) != 0;
+    size_t size = PageRound(memory->HostLength());
+    void *address = mmap(nullptr, size, readOnly ? PROT_READ : PROT_READ | PROT_WRITE, MAP_SHARED, memory->HostFD(), 0);
+    if (address == MAP_FAILED) {
+        memory->release();
+        return kIOReturnNoMemory;
+    }
+    conn->mappings.push_back({ memoryType, memory, address, size, 1 });
+    gHostLive.mappings++;
+    *atAddress = reinterpret_cast<mach_vm_address_t>(address);
+    *ofSize = memory->HostLength();
+    return kIOReturnSuccess;
+}
+
+kern_return_t IOConnectUnmapMemory64(io_connect_t connect, uint32_t memoryType, task_port_t,
+                                     mach_vm_address_t atAddress)
+{
+    std::shared_ptr<Connection> conn = FindConnection(connect);
+    if (conn == nullptr) {
+        return kIOReturnBadArgument;
+    }
+    // The kernel finds the mapping through the descriptor the dext returns for the type again:
+    // this is why a memory type must always name the same descriptor.
+    IOMemoryDescriptor *memory = nullptr;
+    uint64_t memoryOptions = 0;
+    kern_return_t ret = OnClientQueue(conn, [&] {
+        return conn->client->CopyClientMemoryForType(memoryType, &memoryOptions, &memory);
+    });
+    if (ret != kIOReturnSuccess) {
+        return ret;
+    }
+    std::lock_guard<std::mutex> lock(conn->mutex);
+    ret = kIOReturnBadArgument;
+    for (auto it = conn->mappings.begin(); it != conn->mappings.end(); ++it) {
+        if (it->memory == memory && reinterpret_cast<mach_vm_address_t>(it->address) == atAddress) {
+            if (--it->count == 0) {
+                Unmap(*it);
+                conn->mappings.erase(it);
+            }
+            ret = kIOReturnSuccess;
+            break;
+        }
+    }
+    OSSafeReleaseNULL(memory);
+    return ret;
+}
+
+// Notification ports
+
+IONotificationPortRef IONotificationPortCreate(mach_port_t)
+{
+    World &w = TheWorld();
+    auto *port = new IONotificationPort{ 0, nullptr };
+    std::lock_guard<std::mutex> lock(w.mutex);
+    port->port = w.nextHandle++;
+    w.ports[port->port] = port;
+    gHostLive.notificationPorts++;
+    return port;
+}
+
+void IONotificationPortDestroy(IONotificationPortRef notify)
+{
+    if (notify == nullptr) {
+        return;
+    }
+    World &w = TheWorld();
+    {
+        std::lock_guard<std::mutex> lock(w.mutex);
+        w.ports.erase(notify->port);
+    }
+    if (notify->queue != nullptr) {
+        dispatch_release(notify->queue);
+    }
+    delete notify;
+    gHostLive.notificationPorts--;
+}
+
+mach_port_t IONotificationPortGetMachPort(IONotificationPortRef notify)
+{
+    return notify != nullptr ? notify->port : MACH_PORT_NULL;
+}
+
+void IONotificationPortSetDispatchQueue(IONotificationPortRef notify, dispatch_queue_t queue)
+{
+    World &w = TheWorld();
+    std::lock_guard<std::mutex> lock(w.mutex);
+    if (queue != nullptr) {
+        dispatch_retain(queue);
+    }
+    if (notify->queue != nullptr) {
+        dispatch_release(notify->queue);
+    }
+    notify->queue = queue;
+}
+
+namespace {
+
+struct AsyncMessage {
+    HostAsyncReference reference;
+    IOReturn status;
+    uint32_t count;
+    uint64_t data[kIOUserClientAsyncArgumentsCountMax];
+};
+
+void RunAsyncMessage(void *context)
+{
+    std::unique_ptr<AsyncMessage> message(static_cast<AsyncMessage *>(context));
+    {
+        // A message to a port destroyed meanwhile is dropped, as Mach does.
+        World &w = TheWorld();
+        std::lock_guard<std::mutex> lock(w.mutex);
+        if (w.ports.find(message->reference.wakePort) == w.ports.end()) {
+            return;
+        }
+    }
+    void *args[kIOUserClientAsyncArgumentsCountMax];
+    for (uint32_t i = 0; i < message->count; i++) {
+        args[i] = reinterpret_cast<void *>(message->data[i]);
+    }
+    auto callback = reinterpret_cast<IOAsyncCallback>(message->reference.reference[kIOAsyncCalloutFuncIndex]);
+    if (callback != nullptr) {
+        callback(reinterpret_cast<void *>(message->reference.reference[kIOAsyncCalloutRefconIndex]), message->status,
+                 args, message->count);
+    }
+}
+
+} // namespace
+
+void HostDeliverAsyncCompletion(const HostAsyncReference *reference, IOReturn status, const uint64_t *data,
+                                uint32_t count)
+{
+    World &w = TheWorld();
+    dispatch_queue_t queue = nullptr;
+    {
+        std::lock_guard<std::mutex> lock(w.mutex);
+        auto it = w.ports.find(reference->wakePort);
+        if (it == w.ports.end() || it->second->queue == nullptr) {
+            return;
+        }
+        queue = it->second->queue;
+        dispatch_retain(queue);
+    }
+    auto *message = new AsyncMessage;
+    message->reference = *reference;
+    message->status = status;
+    message->count = count;
+    memcpy(message->data, data, count * sizeof(uint64_t));
+    dispatch_async_f(queue, message, &RunAsyncMessage);
+    dispatch_release(queue);
+}
+
+// Test hooks
+
+void DextioHostGadgetSetPattern(int pattern)
+{
+    TheWorld().gadget.SetPattern(pattern);
+}
+
+void DextioHostGadgetInjectStall(uint8_t address)
+{
+    TheWorld().gadget.InjectStall(address);
+}
+
+void DextioHostGadgetInjectTimeout(uint8_t address, uint32_t count)
+{
+    TheWorld().gadget.InjectTimeout(address, count);
+}
+
+void DextioHostGadgetInjectBabble(uint8_t address)
+{
+    TheWorld().gadget.InjectBabble(address);
+}
+
+void DextioHostGadgetDisconnect(void)
+{
+    World &w = TheWorld();
+    std::lock_guard<std::mutex> lock(w.plug);
+    if (w.deviceState != nullptr) {
+        w.Detach();
+    }
+}
+
+void DextioHostGadgetConnect(void)
+{
+    World &w = TheWorld();
+    std::lock_guard<std::mutex> lock(w.plug);
+    if (w.deviceState == nullptr) {
+        w.Attach();
+    }
+}

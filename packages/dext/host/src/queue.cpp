@@ -1,0 +1,78 @@
+#include "queue.h"
+
+#include "live.h"
+
+HostSerialQueue::HostSerialQueue(const char *) : state(std::make_shared<State>())
+{
+    gHostLive.queues++;
+    thread = std::thread(&HostSerialQueue::Run, state);
+    std::unique_lock<std::mutex> lock(state->mutex);
+    state->wake.wait(lock, [this] { return state->threadID != std::thread::id(); });
+}
+
+HostSerialQueue::~HostSerialQueue()
+{
+    {
+        std::lock_guard<std::mutex> lock(state->mutex);
+        state->stopping = true;
+    }
+    state->wake.notify_all();
+    if (OnQueue()) {
+        thread.detach();
+    } else {
+        thread.join();
+    }
+    gHostLive.queues--;
+}
+
+void HostSerialQueue::Async(std::function<void()> work)
+{
+    {
+        std::lock_guard<std::mutex> lock(state->mutex);
+        state->items.push_back(std::move(work));
+    }
+    state->wake.notify_all();
+}
+
+void HostSerialQueue::Sync(const std::function<void()> &work)
+{
+    if (OnQueue()) {
+        work();
+        return;
+    }
+    std::mutex doneMutex;
+    std::condition_variable doneCondition;
+    bool done = false;
+    Async([&] {
+        work();
+        std::lock_guard<std::mutex> lock(doneMutex);
+        done = true;
+        doneCondition.notify_all();
+    });
+    std::unique_lock<std::mutex> lock(doneMutex);
+    doneCondition.wait(lock, [&] { return done; });
+}
+
+bool HostSerialQueue::OnQueue() const
+{
+    return std::this_thread::get_id() == state->threadID;
+}
+
+void HostSerialQueue::Run(std::shared_ptr<State> state)
+{
+    std::unique_lock<std::mutex> lock(state->mutex);
+    state->threadID = std::this_thread::get_id();
+    state->wake.notify_all();
+    for (;;) {
+        state->wake.wait(lock, [&] { return state->stopping || !state->items.empty(); });
+        if (state->items.empty()) {
+            return;
+        }
+        std::function<void()> work = std::move(state->items.front());
+        state->items.pop_front();
+        lock.unlock();
+        work();
+        work = nullptr;
+        lock.lock();
+    }
+}

@@ -1,0 +1,210 @@
+/*
+ * dextio ABI: the contract between the dext (DextioUserClient) and its clients (the native addon,
+ * the host runtime's tests). Plain C, no dependencies beyond <stdint.h>; this header is the only
+ * place where selectors, memory types, the completion ring and the limits are defined.
+ */
+#ifndef DEXTIO_ABI_H
+#define DEXTIO_ABI_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Bumped on any incompatible change; reported by kDextioSelectorGetDeviceInfo. */
+#define DEXTIO_ABI_VERSION 1u
+
+/* ---- Limits ---------------------------------------------------------------------------------- */
+
+enum {
+    /* Bytes in one mapped slot; also the largest structure IOKit passes by value. Transfers of
+     * more than this many bytes take the descriptor path. */
+    kDextioSlotCapacity = 4096,
+    /* Slots per pipe: the most transfers of the mapped path a pipe can have in flight. */
+    kDextioSlotsPerPipe = 16,
+    /* Pipes are named by endpoint address; numbers 1..15 in each direction. */
+    kDextioMaxPipes = 30,
+    /* Descriptor-path transfers in flight per client, over all pipes. */
+    kDextioMaxDescriptorTransfers = 32,
+    /* Largest descriptor-path transfer (AsyncIO takes a uint32_t length; keep well below). */
+    kDextioMaxDescriptorLength = 64 * 1024 * 1024,
+    /* Largest control transfer data stage; control data always travels by value. */
+    kDextioMaxControlLength = 4096,
+    /* Completion ring entries: >= every transfer that can be in flight at once
+     * (kDextioMaxPipes * kDextioSlotsPerPipe + kDextioMaxDescriptorTransfers), power of two. */
+    kDextioCompletionRingCapacity = 1024,
+};
+
+/* ---- Selectors (IOConnectCallMethod / IOConnectCallAsyncMethod) ------------------------------ */
+
+typedef enum DextioSelector {
+    /* out: scalars DextioDeviceInfoScalar */
+    kDextioSelectorGetDeviceInfo = 0,
+    /* out: structure, an array of DextioPipeInfo (<= kDextioMaxPipes entries); scalar[0] = count */
+    kDextioSelectorGetPipes = 1,
+    /* async; in: scalars DextioSubmitSlotScalar. Mapped path: the slot holds the OUT data or
+     * receives the IN data. */
+    kDextioSelectorSubmitSlot = 2,
+    /* async; in: scalars DextioSubmitDescriptorScalar and, for an OUT pipe, a structure input of
+     * more than kDextioSlotCapacity bytes (arrives as structureInputDescriptor) or, for an IN pipe,
+     * a structure output of more than kDextioSlotCapacity bytes (structureOutputDescriptor). */
+    kDextioSelectorSubmitDescriptor = 3,
+    /* in: scalars DextioControlScalar, out: structure (the data stage), scalar[0] = bytes */
+    kDextioSelectorControlIn = 4,
+    /* in: scalars DextioControlScalar + structure (the data stage, may be empty), out: scalar[0] */
+    kDextioSelectorControlOut = 5,
+    /* in: scalar[0] = pipe. In-flight transfers complete with kIOReturnAborted. */
+    kDextioSelectorAbortPipe = 6,
+    /* in: scalar[0] = pipe. Clears the halt on the device and the data toggle on the host. */
+    kDextioSelectorClearStall = 7,
+    /* in: scalar[0] = bAlternateSetting. Refused with kIOReturnBusy while transfers are in flight. */
+    kDextioSelectorSelectAltSetting = 8,
+    kDextioSelectorCount
+} DextioSelector;
+
+/* Scalar layouts, as indices into the scalar arrays. */
+typedef enum DextioDeviceInfoScalar {
+    kDextioDeviceInfoAbiVersion = 0,
+    kDextioDeviceInfoVendorID,
+    kDextioDeviceInfoProductID,
+    kDextioDeviceInfoDeviceRelease,   /* bcdDevice */
+    kDextioDeviceInfoInterfaceNumber,
+    kDextioDeviceInfoAltSetting,
+    kDextioDeviceInfoPipeCount,
+    kDextioDeviceInfoSpeed,           /* kUSBHostConnectionSpeed*: 0 none, 1 full, 2 low, 3 high, 4 super */
+    kDextioDeviceInfoScalarCount
+} DextioDeviceInfoScalar;
+
+typedef enum DextioSubmitSlotScalar {
+    kDextioSubmitSlotPipe = 0,        /* endpoint address, e.g. 0x81 */
+    kDextioSubmitSlotSlot,            /* 0 .. kDextioSlotsPerPipe - 1 */
+    kDextioSubmitSlotLength,          /* 0 .. kDextioSlotCapacity */
+    kDextioSubmitSlotTimeoutMs,       /* 0 = none (required for interrupt pipes) */
+    kDextioSubmitSlotTag,             /* echoed in the completion */
+    kDextioSubmitSlotScalarCount
+} DextioSubmitSlotScalar;
+
+typedef enum DextioSubmitDescriptorScalar {
+    kDextioSubmitDescriptorPipe = 0,
+    kDextioSubmitDescriptorLength,    /* must equal the structure's size */
+    kDextioSubmitDescriptorTimeoutMs,
+    kDextioSubmitDescriptorTag,
+    kDextioSubmitDescriptorScalarCount
+} DextioSubmitDescriptorScalar;
+
+typedef enum DextioControlScalar {
+    kDextioControlRequestType = 0,    /* bmRequestType; its direction bit must match the selector */
+    kDextioControlRequest,            /* bRequest */
+    kDextioControlValue,              /* wValue */
+    kDextioControlIndex,              /* wIndex */
+    kDextioControlLength,             /* wLength; must equal the structure's size */
+    kDextioControlTimeoutMs,
+    kDextioControlScalarCount
+} DextioControlScalar;
+
+/* One entry of kDextioSelectorGetPipes' output. */
+typedef struct DextioPipeInfo {
+    uint8_t address;                  /* bEndpointAddress: the pipe's name everywhere in the ABI */
+    uint8_t type;                     /* bmAttributes & 3: 1 isochronous, 2 bulk, 3 interrupt */
+    uint8_t interval;                 /* bInterval */
+    uint8_t reserved;
+    uint16_t maxPacketSize;
+    uint16_t slotCount;               /* kDextioSlotsPerPipe, or 0 for pipes the dext cannot drive */
+} DextioPipeInfo;
+
+/* ---- Memory types (IOConnectMapMemory64 -> CopyClientMemoryForType) ------------------------- */
+
+/* type = kind << 24 | pipe << 8 | slot. The dext returns the same descriptor for the same type for
+ * the life of a connection; IN slots are mapped read-only. */
+typedef enum DextioMemoryKind {
+    kDextioMemoryKindSlot = 1,
+    kDextioMemoryKindCompletionRing = 2,
+} DextioMemoryKind;
+
+static inline uint32_t DextioMemoryTypeSlot(uint8_t pipe, uint8_t slot)
+{
+    return ((uint32_t)kDextioMemoryKindSlot << 24) | ((uint32_t)pipe << 8) | slot;
+}
+static inline uint32_t DextioMemoryTypeCompletionRing(void)
+{
+    return (uint32_t)kDextioMemoryKindCompletionRing << 24;
+}
+static inline uint32_t DextioMemoryTypeKind(uint64_t type) { return (uint32_t)((type >> 24) & 0xff); }
+static inline uint8_t DextioMemoryTypePipe(uint64_t type) { return (uint8_t)((type >> 8) & 0xff); }
+static inline uint8_t DextioMemoryTypeSlotIndex(uint64_t type) { return (uint8_t)(type & 0xff); }
+
+/* ---- Completion ring ------------------------------------------------------------------------- */
+
+/*
+ * The dext writes one DextioCompletion per finished transfer (both paths) and then publishes it by
+ * advancing producerIndex. The client reads entries from consumerIndex up to producerIndex and
+ * publishes its progress in consumerIndex. Indices run freely (mod 2^32); entry i lives at
+ * entries[i % capacity].
+ *
+ * Doorbell: the dext sends IOUserClient::AsyncCompletion (one IPC message) only when its entry
+ * found the ring empty (consumerIndex == the producerIndex before the entry). So a client must,
+ * after storing consumerIndex, load producerIndex again and keep draining if it moved:
+ * DextioCompletionRingDrain does exactly that. Both sides use sequentially consistent stores and
+ * loads of the indices, so a completion is never left in the ring without a doorbell.
+ */
+typedef struct DextioCompletion {
+    uint64_t tag;                     /* the submission's tag */
+    int32_t status;                   /* IOReturn: kIOReturnSuccess, kIOReturnAborted, stall... */
+    uint32_t bytes;                   /* bytes actually moved */
+    uint64_t timestamp;               /* completionTimestamp of CompleteAsyncIO (host: ns, monotonic) */
+} DextioCompletion;
+
+typedef struct DextioCompletionRingHeader {
+    uint32_t producerIndex;           /* written by the dext */
+    uint32_t consumerIndex;           /* written by the client */
+    uint32_t capacity;                /* entries; kDextioCompletionRingCapacity */
+    uint32_t doorbellCount;           /* AsyncCompletion messages sent so far */
+    uint64_t completionCount;         /* entries written so far */
+    uint8_t reserved[40];
+} DextioCompletionRingHeader;
+
+typedef struct DextioCompletionRing {
+    DextioCompletionRingHeader header;
+    DextioCompletion entries[kDextioCompletionRingCapacity];
+} DextioCompletionRing;
+
+/* Bytes the dext allocates for the ring (a whole number of pages). */
+#define DEXTIO_COMPLETION_RING_SIZE \
+    ((sizeof(DextioCompletionRing) + 16383u) & ~(uint64_t)16383u)
+
+/* The doorbell's asyncData: [0] = producerIndex when it was rung. */
+enum { kDextioDoorbellArgumentCount = 1 };
+
+typedef void (*DextioCompletionHandler)(void *context, const DextioCompletion *completion);
+
+/* Client side: hand every published completion to handler, then publish the progress; returns the
+ * number of completions handled. Call it from the doorbell callback (and whenever convenient). */
+static inline uint32_t DextioCompletionRingDrain(DextioCompletionRing *ring,
+                                                 DextioCompletionHandler handler, void *context)
+{
+    uint32_t handled = 0;
+    uint32_t consumer = __atomic_load_n(&ring->header.consumerIndex, __ATOMIC_RELAXED);
+    uint32_t capacity = ring->header.capacity;
+    if (capacity == 0 || capacity > kDextioCompletionRingCapacity) {
+        return 0;
+    }
+    for (;;) {
+        uint32_t producer = __atomic_load_n(&ring->header.producerIndex, __ATOMIC_SEQ_CST);
+        if (producer == consumer) {
+            return handled;
+        }
+        while (consumer != producer) {
+            handler(context, &ring->entries[consumer % capacity]);
+            consumer++;
+            handled++;
+        }
+        __atomic_store_n(&ring->header.consumerIndex, consumer, __ATOMIC_SEQ_CST);
+    }
+}
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* DEXTIO_ABI_H */

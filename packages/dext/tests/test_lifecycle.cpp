@@ -1,0 +1,176 @@
+// Open, close and terminate, with and without transfers in flight; every object released after.
+#include <cstring>
+#include <vector>
+
+#include "client.h"
+#include "harness.h"
+
+namespace {
+
+// The counts once no connection is left: a closed client's last references go on its queue, just
+// after IOServiceClose returns.
+DextioHostLiveCounts Settled()
+{
+    Eventually([] {
+        DextioHostLiveCounts c = LiveCounts();
+        return c.clients == 0 && c.connections == 0 && c.actions == 0 && c.mappings == 0 && c.descriptors == 0;
+    });
+    return LiveCounts();
+}
+
+bool BackTo(const DextioHostLiveCounts &baseline)
+{
+    return Eventually([&] { return LiveCountsEqual(LiveCounts(), baseline); });
+}
+
+void ReportCounts(const char *what, const DextioHostLiveCounts &c)
+{
+    fprintf(stderr, "    %s: objects %lld descriptors %lld actions %lld mappings %lld clients %lld services %lld "
+                    "queues %lld connections %lld ports %lld\n",
+            what, (long long)c.objects, (long long)c.descriptors, (long long)c.actions, (long long)c.mappings,
+            (long long)c.clients, (long long)c.services, (long long)c.queues, (long long)c.connections,
+            (long long)c.notificationPorts);
+}
+
+void CheckBackTo(const DextioHostLiveCounts &baseline)
+{
+    if (!BackTo(baseline)) {
+        ReportCounts("baseline", baseline);
+        ReportCounts("now", LiveCounts());
+        TestFail(__FILE__, __LINE__, "live objects not back to the baseline");
+    }
+}
+
+} // namespace
+
+TEST(lifecycle_open_close_releases_everything)
+{
+    DextioHostLiveCounts baseline = Settled();
+    {
+        TestClient client;
+        CHECK_EQ(client.Open(), kIOReturnSuccess);
+        CHECK(LiveCounts().clients == baseline.clients + 1);
+        for (uint8_t pipe : { 0x01, 0x02, 0x81, 0x82 }) {
+            for (uint8_t slot = 0; slot < kDextioSlotsPerPipe; slot++) {
+                CHECK(client.Slot(pipe, slot) != nullptr);
+            }
+        }
+        DextioCompletion completion;
+        CHECK_EQ(client.SubmitSlot(0x81, 0, 512, 0, 1), kIOReturnSuccess);
+        CHECK(client.Wait(1, &completion));
+        CHECK_EQ(client.Close(), kIOReturnSuccess);
+    }
+    CheckBackTo(baseline);
+}
+
+TEST(lifecycle_exclusive_open)
+{
+    TestClient first;
+    TestClient second;
+    CHECK_EQ(first.Open(), kIOReturnSuccess);
+    CHECK_EQ(second.Open(), kIOReturnExclusiveAccess);
+    CHECK_EQ(first.Close(), kIOReturnSuccess);
+    CHECK_EQ(second.Open(), kIOReturnSuccess);
+    io_service_t service = FindDextService();
+    io_connect_t connect = IO_OBJECT_NULL;
+    CHECK_EQ(IOServiceOpen(service, mach_task_self(), 0, &connect), kIOReturnExclusiveAccess);
+    IOObjectRelease(service);
+}
+
+TEST(lifecycle_bad_open_type)
+{
+    io_service_t service = FindDextService();
+    io_connect_t connect = IO_OBJECT_NULL;
+    CHECK_EQ(IOServiceOpen(service, mach_task_self(), 1, &connect), kIOReturnBadArgument);
+    IOObjectRelease(service);
+}
+
+TEST(lifecycle_close_with_requests_in_flight)
+{
+    DextioHostLiveCounts baseline = Settled();
+    std::vector<uint8_t> big(100000);
+    {
+        TestClient client;
+        CHECK_EQ(client.Open(), kIOReturnSuccess);
+        for (uint8_t slot = 0; slot < kDextioSlotsPerPipe; slot++) {
+            CHECK_EQ(client.SubmitSlot(0x82, slot, 512, 0, slot), kIOReturnSuccess);
+        }
+        CHECK_EQ(client.SubmitDescriptor(0x82, big.data(), big.size(), 0, 100), kIOReturnSuccess);
+        DextioHostGadgetInjectTimeout(0x81, 2);
+        CHECK_EQ(client.SubmitSlot(0x81, 0, 512, 60000, 200), kIOReturnSuccess);
+        CHECK_EQ(client.SubmitDescriptor(0x81, big.data(), big.size(), 60000, 201), kIOReturnSuccess);
+        CHECK(client.Slot(0x81, 0) != nullptr);
+        CHECK_EQ(client.Close(), kIOReturnSuccess);
+    }
+    CheckBackTo(baseline);
+    // The device is usable again.
+    TestClient again;
+    CHECK_EQ(again.Open(), kIOReturnSuccess);
+    DextioCompletion completion;
+    CHECK_EQ(again.SubmitSlot(0x81, 0, 512, 0, 1), kIOReturnSuccess);
+    CHECK(again.Wait(1, &completion));
+    CHECK_EQ(completion.status, kIOReturnSuccess);
+}
+
+TEST(lifecycle_port_destroyed_before_close)
+{
+    DextioHostLiveCounts baseline = Settled();
+    {
+        TestClient client;
+        CHECK_EQ(client.Open(), kIOReturnSuccess);
+        CHECK_EQ(client.SubmitSlot(0x82, 0, 512, 0, 1), kIOReturnSuccess);
+        IONotificationPortDestroy(client.port);
+        client.port = nullptr;
+        uint64_t pipe = 0x82;
+        CHECK_EQ(client.Call(kDextioSelectorAbortPipe, &pipe, 1), kIOReturnSuccess);  // its doorbell goes nowhere
+        CHECK(Eventually([&] { return client.Ring()->header.completionCount == 1; }));
+        CHECK_EQ(client.Close(), kIOReturnSuccess);
+    }
+    CheckBackTo(baseline);
+}
+
+TEST(lifecycle_terminate_with_requests_in_flight)
+{
+    DextioHostLiveCounts baseline = Settled();
+    std::vector<uint8_t> big(50000);
+    {
+        TestClient client;
+        CHECK_EQ(client.Open(), kIOReturnSuccess);
+        for (uint8_t slot = 0; slot < 4; slot++) {
+            CHECK_EQ(client.SubmitSlot(0x82, slot, 512, 0, slot), kIOReturnSuccess);
+        }
+        CHECK_EQ(client.SubmitDescriptor(0x82, big.data(), big.size(), 0, 10), kIOReturnSuccess);
+
+        DextioHostGadgetDisconnect();  // unplug: the dext is stopped under the open connection
+        DextioCompletion completion;
+        for (uint64_t tag : { 0, 1, 2, 3, 10 }) {
+            CHECK(client.Wait(tag, &completion));
+            CHECK_EQ(completion.status, kIOReturnNoDevice);
+        }
+        CHECK_EQ(client.SubmitSlot(0x82, 0, 512, 0, 20), kIOReturnNoDevice);
+        CHECK_EQ(client.Call(kDextioSelectorGetDeviceInfo, nullptr, 0), kIOReturnNoDevice);
+        CHECK(FindDextService() == IO_OBJECT_NULL);
+        CHECK_EQ(client.Close(), kIOReturnSuccess);
+    }
+    DextioHostGadgetConnect();
+    CheckBackTo(baseline);
+    TestClient again;
+    CHECK_EQ(again.Open(), kIOReturnSuccess);
+    DextioCompletion completion;
+    CHECK_EQ(again.SubmitSlot(0x81, 0, 512, 0, 1), kIOReturnSuccess);
+    CHECK(again.Wait(1, &completion));
+    CHECK_EQ(completion.status, kIOReturnSuccess);
+}
+
+TEST(lifecycle_terminate_with_stale_service_handle)
+{
+    io_service_t service = FindDextService();
+    CHECK(service != IO_OBJECT_NULL);
+    DextioHostGadgetDisconnect();
+    io_connect_t connect = IO_OBJECT_NULL;
+    CHECK_EQ(IOServiceOpen(service, mach_task_self(), 0, &connect), kIOReturnNoDevice);
+    CHECK_EQ(IOObjectRelease(service), kIOReturnSuccess);
+    DextioHostGadgetConnect();
+    TestClient client;
+    CHECK_EQ(client.Open(), kIOReturnSuccess);
+}

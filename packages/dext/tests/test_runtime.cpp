@@ -1,0 +1,107 @@
+// Rules of Apple's runtime that the host runtime keeps, checked directly.
+#include <DriverKit/DriverKit.h>
+#include <IOKit/IOKitLib.h>
+
+#include <atomic>
+#include <cstring>
+
+#include "client.h"
+#include "harness.h"
+
+TEST(runtime_osdata_copies)
+{
+    char bytes[4] = { 1, 2, 3, 4 };
+    OSData *data = OSData::withBytesNoCopy(bytes, sizeof(bytes));
+    bytes[0] = 9;
+    CHECK(data != nullptr);
+    CHECK_EQ(static_cast<const char *>(data->getBytesNoCopy())[0], 1);
+    CHECK_EQ(data->getLength(), 4u);
+    CHECK(data->getBytesNoCopy(2, 3) == nullptr);
+    OSSafeReleaseNULL(data);
+    CHECK(data == nullptr);
+}
+
+TEST(runtime_reference_counting)
+{
+    DextioHostLiveCounts before = LiveCounts();
+    IOBufferMemoryDescriptor *buffer = nullptr;
+    CHECK_EQ(IOBufferMemoryDescriptor::Create(kIOMemoryDirectionInOut, 4096, 0, &buffer), kIOReturnSuccess);
+    CHECK_EQ(buffer->HostRetainCount(), 1);  // returned with one reference, owned by the caller
+    IOMemoryMap *map = nullptr;
+    CHECK_EQ(buffer->CreateMapping(0, 0, 0, 0, 0, &map), kIOReturnSuccess);
+    CHECK_EQ(buffer->HostRetainCount(), 2);  // the map keeps its descriptor
+    CHECK_EQ(LiveCounts().mappings, before.mappings + 1);
+    OSSafeReleaseNULL(buffer);
+    memset(reinterpret_cast<void *>(map->GetAddress()), 0xa5, 4096);
+    OSSafeReleaseNULL(map);
+    CHECK(LiveCountsEqual(LiveCounts(), before));
+}
+
+TEST(runtime_buffer_rules)
+{
+    IOBufferMemoryDescriptor *buffer = nullptr;
+    CHECK_EQ(IOBufferMemoryDescriptor::Create(kIOMemoryDirectionIn, 0, 0, &buffer), kIOReturnBadArgument);
+    CHECK_EQ(IOBufferMemoryDescriptor::Create(0x100, 16, 0, &buffer), kIOReturnBadArgument);
+    CHECK_EQ(IOBufferMemoryDescriptor::Create(kIOMemoryDirectionIn, 16, 0, &buffer), kIOReturnSuccess);
+    IOMemoryMap *map = nullptr;
+    CHECK_EQ(buffer->CreateMapping(0, 0, 0, 0, 4096, &map), kIOReturnBadArgument);  // alignment must be 0
+    CHECK_EQ(buffer->CreateMapping(0, 0, 8, 16, 0, &map), kIOReturnBadArgument);   // past the end
+    CHECK_EQ(buffer->SetLength(17), kIOReturnBadArgument);
+    OSSafeReleaseNULL(buffer);
+}
+
+TEST(runtime_scalar_limit_is_16)
+{
+    TestClient client;
+    CHECK_EQ(client.Open(), kIOReturnSuccess);
+    uint64_t input[17] = {};
+    CHECK_EQ(client.Call(kDextioSelectorAbortPipe, input, 17), kIOReturnBadArgument);
+    uint64_t output[20] = {};
+    uint32_t outputCount = 20;  // more than 16 is clamped, then the dext's count check applies
+    CHECK_EQ(client.Call(kDextioSelectorGetDeviceInfo, nullptr, 0, output, &outputCount), kIOReturnBadArgument);
+    CHECK_EQ(client.Close(), kIOReturnSuccess);
+}
+
+TEST(runtime_async_reference_count_is_checked)
+{
+    TestClient client;
+    CHECK_EQ(client.Open(), kIOReturnSuccess);
+    uint64_t reference[kOSAsyncRef64Count] = {};
+    uint64_t input[kDextioSubmitSlotScalarCount] = { 0x81, 0, 16, 0, 1 };
+    mach_port_t wake = IONotificationPortGetMachPort(client.port);
+    CHECK_EQ(IOConnectCallAsyncScalarMethod(client.connect, kDextioSelectorSubmitSlot, wake, reference, 2, input,
+                                            kDextioSubmitSlotScalarCount, nullptr, nullptr),
+             kIOReturnBadArgument);
+    CHECK_EQ(IOConnectCallAsyncScalarMethod(client.connect, kDextioSelectorSubmitSlot, wake, reference, 9, input,
+                                            kDextioSubmitSlotScalarCount, nullptr, nullptr),
+             kIOReturnBadArgument);
+    CHECK_EQ(client.Close(), kIOReturnSuccess);
+}
+
+TEST(runtime_bad_handles)
+{
+    io_connect_t connect = 0;
+    CHECK_EQ(IOServiceOpen(0x7fffffff, mach_task_self(), 0, &connect), kIOReturnBadArgument);
+    CHECK_EQ(IOServiceClose(0x7fffffff), kIOReturnBadArgument);
+    CHECK_EQ(IOConnectCallScalarMethod(0x7fffffff, 0, nullptr, 0, nullptr, nullptr), kIOReturnBadArgument);
+    CHECK_EQ(IOObjectRelease(0x7fffffff), kIOReturnBadArgument);
+    CHECK(IOServiceGetMatchingService(kIOMainPortDefault, IOServiceNameMatching("NoSuchDriver")) == IO_OBJECT_NULL);
+}
+
+TEST(runtime_dispatch_queue_is_serial)
+{
+    dispatch_queue_t queue = dispatch_queue_create("test", DISPATCH_QUEUE_SERIAL);
+    int storage[100] = {};
+    int *order = storage;
+    __block int next = 0;
+    for (int i = 0; i < 100; i++) {
+        dispatch_async(queue, ^{ order[next++] = i; });
+    }
+    dispatch_sync(queue, ^{});
+    bool inOrder = next == 100;
+    for (int i = 0; i < 100 && inOrder; i++) {
+        inOrder = order[i] == i;
+    }
+    CHECK(inOrder);
+    dispatch_release(queue);
+}

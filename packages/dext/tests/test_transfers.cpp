@@ -1,0 +1,341 @@
+// Both data paths over the virtual gadget zero: boundaries, directions, faults, aborts, doorbells.
+#include <chrono>
+#include <cstring>
+#include <thread>
+#include <vector>
+
+#include "client.h"
+#include "harness.h"
+
+namespace {
+
+bool IsPattern(const uint8_t *data, size_t length)
+{
+    for (size_t i = 0; i < length; i++) {
+        if (data[i] != (i % 512) % 63) {
+            return false;
+        }
+    }
+    return true;
+}
+
+void FillPattern(uint8_t *data, size_t length)
+{
+    for (size_t i = 0; i < length; i++) {
+        data[i] = static_cast<uint8_t>((i % 512) % 63);
+    }
+}
+
+} // namespace
+
+TEST(transfer_source_in_slot)
+{
+    TestClient client;
+    CHECK_EQ(client.Open(), kIOReturnSuccess);
+    uint8_t *slot = client.Slot(0x81, 2);
+    CHECK(slot != nullptr);
+    CHECK_EQ(client.SubmitSlot(0x81, 2, 1000, 1000, 0xabcdef), kIOReturnSuccess);
+    DextioCompletion completion;
+    CHECK(client.Wait(0xabcdef, &completion));
+    CHECK_EQ(completion.status, kIOReturnSuccess);
+    CHECK_EQ(completion.bytes, 1000u);
+    CHECK(completion.timestamp != 0);
+    CHECK(IsPattern(slot, 1000));
+    CHECK_EQ(client.Ring()->header.completionCount, 1u);
+    CHECK_EQ(client.Ring()->header.doorbellCount, 1u);
+}
+
+TEST(transfer_in_boundary_4095_4096_4097)
+{
+    TestClient client;
+    CHECK_EQ(client.Open(), kIOReturnSuccess);
+    uint8_t *slot = client.Slot(0x81, 0);
+    DextioCompletion completion;
+    for (uint32_t length : { 4095u, 4096u }) {
+        CHECK_EQ(client.SubmitSlot(0x81, 0, length, 0, length), kIOReturnSuccess);
+        CHECK(client.Wait(length, &completion));
+        CHECK_EQ(completion.bytes, length);
+        CHECK(IsPattern(slot, length));
+    }
+    CHECK_EQ(client.SubmitSlot(0x81, 0, 4097, 0, 1), kIOReturnBadArgument);
+
+    // 4097 and more: the caller's buffer is the output descriptor.
+    std::vector<uint8_t> buffer(4097, 0xff);
+    CHECK_EQ(client.SubmitDescriptor(0x81, buffer.data(), buffer.size(), 0, 4097), kIOReturnSuccess);
+    CHECK(client.Wait(4097, &completion));
+    CHECK_EQ(completion.status, kIOReturnSuccess);
+    CHECK_EQ(completion.bytes, 4097u);
+    CHECK(IsPattern(buffer.data(), buffer.size()));
+    // 4096 bytes travel by value: the descriptor path refuses them as the wrong kind.
+    CHECK_EQ(client.SubmitDescriptor(0x81, buffer.data(), 4096, 0, 2), kIOReturnBadArgument);
+    std::vector<uint8_t> large(1 << 20);
+    CHECK_EQ(client.SubmitDescriptor(0x81, large.data(), large.size(), 0, 3), kIOReturnSuccess);
+    CHECK(client.Wait(3, &completion));
+    CHECK_EQ(completion.bytes, 1u << 20);
+    CHECK(IsPattern(large.data(), large.size()));
+}
+
+TEST(transfer_out_boundary_4095_4096_4097)
+{
+    TestClient client;
+    CHECK_EQ(client.Open(), kIOReturnSuccess);
+    uint8_t *slot = client.Slot(0x01, 0);
+    DextioCompletion completion;
+    FillPattern(slot, 4096);
+    for (uint32_t length : { 4095u, 4096u }) {
+        CHECK_EQ(client.SubmitSlot(0x01, 0, length, 0, length), kIOReturnSuccess);
+        CHECK(client.Wait(length, &completion));
+        CHECK_EQ(completion.status, kIOReturnSuccess);
+        CHECK_EQ(completion.bytes, length);
+    }
+    CHECK_EQ(client.SubmitSlot(0x01, 0, 4097, 0, 1), kIOReturnBadArgument);
+    std::vector<uint8_t> buffer(4097);
+    FillPattern(buffer.data(), buffer.size());
+    CHECK_EQ(client.SubmitDescriptor(0x01, buffer.data(), buffer.size(), 0, 4097), kIOReturnSuccess);
+    CHECK(client.Wait(4097, &completion));
+    CHECK_EQ(completion.status, kIOReturnSuccess);
+    CHECK_EQ(completion.bytes, 4097u);
+    CHECK_EQ(client.SubmitDescriptor(0x01, buffer.data(), 4096, 0, 2), kIOReturnBadArgument);
+}
+
+TEST(transfer_descriptor_wrong_kind_or_length)
+{
+    TestClient client;
+    CHECK_EQ(client.Open(), kIOReturnSuccess);
+    std::vector<uint8_t> buffer(8192);
+    uint64_t in[kDextioSubmitDescriptorScalarCount] = { 0x81, buffer.size(), 0, 1 };
+    uint64_t out[kDextioSubmitDescriptorScalarCount] = { 0x01, buffer.size(), 0, 1 };
+    size_t size = buffer.size();
+    // An IN pipe given an input structure, an OUT pipe given an output structure.
+    CHECK_EQ(client.CallAsync(kDextioSelectorSubmitDescriptor, in, 4, buffer.data(), size, nullptr, nullptr),
+             kIOReturnBadArgument);
+    CHECK_EQ(client.CallAsync(kDextioSelectorSubmitDescriptor, out, 4, nullptr, 0, buffer.data(), &size),
+             kIOReturnBadArgument);
+    // Both at once.
+    CHECK_EQ(client.CallAsync(kDextioSelectorSubmitDescriptor, in, 4, buffer.data(), size, buffer.data(), &size),
+             kIOReturnBadArgument);
+    // The scalar length disagreeing with the descriptor.
+    in[kDextioSubmitDescriptorLength] = 8000;
+    CHECK_EQ(client.CallAsync(kDextioSelectorSubmitDescriptor, in, 4, nullptr, 0, buffer.data(), &size),
+             kIOReturnBadArgument);
+    // No structure at all.
+    CHECK_EQ(client.CallAsync(kDextioSelectorSubmitDescriptor, in, 4, nullptr, 0, nullptr, nullptr),
+             kIOReturnBadArgument);
+    CHECK_EQ(client.Ring()->header.completionCount, 0u);
+}
+
+TEST(transfer_loopback_round_trip)
+{
+    TestClient client;
+    CHECK_EQ(client.Open(), kIOReturnSuccess);
+    uint8_t *out = client.Slot(0x02, 0);
+    uint8_t *in = client.Slot(0x82, 0);
+    for (uint32_t i = 0; i < 100; i++) {
+        out[i] = static_cast<uint8_t>(i ^ 0x5a);
+    }
+    DextioCompletion completion;
+    CHECK_EQ(client.SubmitSlot(0x82, 0, 512, 1000, 10), kIOReturnSuccess);  // waits for data
+    CHECK_EQ(client.SubmitSlot(0x02, 0, 100, 1000, 11), kIOReturnSuccess);
+    CHECK(client.Wait(11, &completion));
+    CHECK_EQ(completion.bytes, 100u);
+    CHECK(client.Wait(10, &completion));
+    CHECK_EQ(completion.status, kIOReturnSuccess);
+    CHECK_EQ(completion.bytes, 100u);  // a short packet ends the IN transfer
+    CHECK(memcmp(in, out, 100) == 0);
+
+    // Descriptor path both ways, 64 KiB.
+    std::vector<uint8_t> send(65536);
+    std::vector<uint8_t> receive(65536);
+    for (size_t i = 0; i < send.size(); i++) {
+        send[i] = static_cast<uint8_t>(i * 13);
+    }
+    CHECK_EQ(client.SubmitDescriptor(0x02, send.data(), send.size(), 1000, 20), kIOReturnSuccess);
+    CHECK_EQ(client.SubmitDescriptor(0x82, receive.data(), receive.size(), 1000, 21), kIOReturnSuccess);
+    CHECK(client.Wait(21, &completion));
+    CHECK_EQ(completion.bytes, 65536u);
+    CHECK(client.Wait(20, &completion));
+    CHECK(send == receive);
+}
+
+TEST(transfer_busy_slot)
+{
+    TestClient client;
+    CHECK_EQ(client.Open(), kIOReturnSuccess);
+    CHECK_EQ(client.SubmitSlot(0x82, 5, 512, 0, 1), kIOReturnSuccess);  // no data: stays in flight
+    CHECK_EQ(client.SubmitSlot(0x82, 5, 512, 0, 2), kIOReturnBusy);
+    CHECK_EQ(client.SubmitSlot(0x82, 6, 512, 0, 3), kIOReturnSuccess);  // another slot is free
+    uint64_t pipe = 0x82;
+    CHECK_EQ(client.Call(kDextioSelectorAbortPipe, &pipe, 1), kIOReturnSuccess);
+    DextioCompletion completion;
+    CHECK(client.Wait(1, &completion));
+    CHECK_EQ(completion.status, kIOReturnAborted);
+    CHECK(client.Wait(3, &completion));
+    CHECK_EQ(completion.status, kIOReturnAborted);
+    CHECK_EQ(client.SubmitSlot(0x82, 5, 512, 50, 4), kIOReturnSuccess);  // free again
+    CHECK(client.Wait(4, &completion));
+    CHECK_EQ(completion.status, kIOReturnTimeout);
+}
+
+TEST(transfer_abort_with_requests_in_flight)
+{
+    TestClient client;
+    CHECK_EQ(client.Open(), kIOReturnSuccess);
+    std::vector<uint8_t> big(10000);
+    for (uint8_t slot = 0; slot < kDextioSlotsPerPipe; slot++) {
+        CHECK_EQ(client.SubmitSlot(0x82, slot, 512, 0, 100 + slot), kIOReturnSuccess);
+    }
+    CHECK_EQ(client.SubmitDescriptor(0x82, big.data(), big.size(), 0, 200), kIOReturnSuccess);
+    CHECK_EQ(client.Completed(), 0u);
+    uint64_t pipe = 0x82;
+    CHECK_EQ(client.Call(kDextioSelectorAbortPipe, &pipe, 1), kIOReturnSuccess);
+    DextioCompletion completion;
+    for (uint8_t slot = 0; slot < kDextioSlotsPerPipe; slot++) {
+        CHECK(client.Wait(100 + slot, &completion));
+        CHECK_EQ(completion.status, kIOReturnAborted);
+        CHECK_EQ(completion.bytes, 0u);
+    }
+    CHECK(client.Wait(200, &completion));
+    CHECK_EQ(completion.status, kIOReturnAborted);
+}
+
+TEST(transfer_stall_and_clear)
+{
+    TestClient client;
+    CHECK_EQ(client.Open(), kIOReturnSuccess);
+    uint8_t *slot = client.Slot(0x01, 0);
+    FillPattern(slot, 4096);
+    slot[1500] ^= 0xff;  // bad data in the third packet: the sink halts the endpoint
+    DextioCompletion completion;
+    CHECK_EQ(client.SubmitSlot(0x01, 0, 4096, 0, 1), kIOReturnSuccess);
+    CHECK(client.Wait(1, &completion));
+    CHECK_EQ(completion.status, kUSBHostReturnPipeStalled);
+    CHECK_EQ(completion.bytes, 1024u);
+    slot[1500] ^= 0xff;
+    CHECK_EQ(client.SubmitSlot(0x01, 0, 4096, 0, 2), kIOReturnSuccess);
+    CHECK(client.Wait(2, &completion));
+    CHECK_EQ(completion.status, kUSBHostReturnPipeStalled);  // halted until cleared
+    uint64_t pipe = 0x01;
+    CHECK_EQ(client.Call(kDextioSelectorClearStall, &pipe, 1), kIOReturnSuccess);
+    CHECK_EQ(client.SubmitSlot(0x01, 0, 4096, 0, 3), kIOReturnSuccess);
+    CHECK(client.Wait(3, &completion));
+    CHECK_EQ(completion.status, kIOReturnSuccess);
+
+    // An injected stall on the IN endpoint.
+    DextioHostGadgetInjectStall(0x81);
+    CHECK_EQ(client.SubmitSlot(0x81, 0, 512, 0, 4), kIOReturnSuccess);
+    CHECK(client.Wait(4, &completion));
+    CHECK_EQ(completion.status, kUSBHostReturnPipeStalled);
+    pipe = 0x81;
+    CHECK_EQ(client.Call(kDextioSelectorClearStall, &pipe, 1), kIOReturnSuccess);
+}
+
+TEST(transfer_timeout_and_babble)
+{
+    TestClient client;
+    CHECK_EQ(client.Open(), kIOReturnSuccess);
+    DextioCompletion completion;
+    DextioHostGadgetInjectTimeout(0x81, 1);
+    auto start = std::chrono::steady_clock::now();
+    CHECK_EQ(client.SubmitSlot(0x81, 0, 512, 30, 1), kIOReturnSuccess);
+    CHECK_EQ(client.SubmitSlot(0x81, 1, 512, 0, 2), kIOReturnSuccess);  // queued behind it
+    CHECK(client.Wait(1, &completion));
+    CHECK_EQ(completion.status, kIOReturnTimeout);
+    CHECK(std::chrono::steady_clock::now() - start >= std::chrono::milliseconds(30));
+    CHECK(client.Wait(2, &completion));
+    CHECK_EQ(completion.status, kIOReturnSuccess);
+
+    DextioHostGadgetInjectBabble(0x81);
+    CHECK_EQ(client.SubmitSlot(0x81, 0, 512, 0, 3), kIOReturnSuccess);
+    CHECK(client.Wait(3, &completion));
+    CHECK_EQ(completion.status, kIOReturnOverrun);
+
+    // Loopback: a 600-byte OUT read back into 512 bytes babbles.
+    uint8_t *out = client.Slot(0x02, 0);
+    memset(out, 7, 600);
+    CHECK_EQ(client.SubmitSlot(0x02, 0, 600, 0, 4), kIOReturnSuccess);
+    CHECK_EQ(client.SubmitSlot(0x82, 0, 512, 0, 5), kIOReturnSuccess);
+    CHECK(client.Wait(5, &completion));
+    CHECK_EQ(completion.status, kIOReturnOverrun);
+    CHECK_EQ(completion.bytes, 512u);
+}
+
+TEST(transfer_doorbell_only_when_ring_was_empty)
+{
+    TestClient client;
+    CHECK_EQ(client.Open(), kIOReturnSuccess);
+    // Hold the client's queue: completions pile up in the ring while nobody drains it.
+    std::mutex gate;
+    gate.lock();
+    __block std::mutex *gatePointer = &gate;
+    dispatch_async(client.queue, ^{
+        gatePointer->lock();
+        gatePointer->unlock();
+    });
+    for (uint8_t slot = 0; slot < kDextioSlotsPerPipe; slot++) {
+        CHECK_EQ(client.SubmitSlot(0x81, slot, 512, 0, slot), kIOReturnSuccess);
+    }
+    CHECK(Eventually([&] { return client.Ring()->header.completionCount == kDextioSlotsPerPipe; }));
+    CHECK_EQ(client.Ring()->header.doorbellCount, 1u);
+    gate.unlock();
+    DextioCompletion completion;
+    for (uint8_t slot = 0; slot < kDextioSlotsPerPipe; slot++) {
+        CHECK(client.Wait(slot, &completion));
+    }
+    CHECK_EQ(client.Ring()->header.doorbellCount, 1u);
+    CHECK_EQ(client.Doorbells(), 1u);
+}
+
+TEST(transfer_streaming_rings_fewer_doorbells_than_transfers)
+{
+    TestClient client;
+    CHECK_EQ(client.Open(), kIOReturnSuccess);
+    const uint64_t total = 20000;
+    const uint8_t inFlight = 8;
+    uint64_t submitted = 0;
+    DextioCompletion completion;
+    auto start = std::chrono::steady_clock::now();
+    for (; submitted < inFlight; submitted++) {
+        CHECK_EQ(client.SubmitSlot(0x81, static_cast<uint8_t>(submitted), 512, 0, submitted), kIOReturnSuccess);
+    }
+    for (uint64_t done = 0; done < total; done++) {
+        if (!client.Wait(done, &completion) || completion.status != kIOReturnSuccess) {
+            TestFail(__FILE__, __LINE__, "a streaming transfer failed");
+            return;
+        }
+        if (submitted < total) {
+            CHECK_EQ(client.SubmitSlot(0x81, static_cast<uint8_t>(done % inFlight), 512, 0, submitted), kIOReturnSuccess);
+            submitted++;
+        }
+    }
+    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    uint64_t doorbells = client.Ring()->header.doorbellCount;
+    printf("    streaming: %llu transfers of 512 B, %u in flight, %.0f transfers/s, %llu doorbells "
+           "(%.3f IPC messages per transfer)\n",
+           static_cast<unsigned long long>(total), inFlight, total / seconds,
+           static_cast<unsigned long long>(doorbells), static_cast<double>(doorbells) / total);
+    CHECK_EQ(client.Ring()->header.completionCount, total);
+    CHECK(doorbells <= total);
+}
+
+TEST(transfer_threads_share_a_connection)
+{
+    TestClient client;
+    CHECK_EQ(client.Open(), kIOReturnSuccess);
+    uint8_t *out = client.Slot(0x01, 0);
+    FillPattern(out, 4096);
+    auto run = [&](uint8_t pipe, uint64_t base) {
+        DextioCompletion completion;
+        for (uint64_t i = 0; i < 500; i++) {
+            if (client.SubmitSlot(pipe, 0, 4096, 0, base + i) != kIOReturnSuccess || !client.Wait(base + i, &completion) ||
+                completion.status != kIOReturnSuccess) {
+                TestFail(__FILE__, __LINE__, "threaded transfer failed");
+                return;
+            }
+        }
+    };
+    std::thread reader(run, 0x81, 1000000);
+    std::thread writer(run, 0x01, 2000000);
+    reader.join();
+    writer.join();
+    CHECK_EQ(client.Ring()->header.completionCount, 1000u);
+}
