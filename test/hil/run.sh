@@ -111,10 +111,21 @@ if [ ! -f "$KROOT/.ok" ]; then
       log "downloading $kpkg"
       ( cd "$CACHE/debs" && apt-get download "$kpkg" >/dev/null 2>&1 ) \
         || { apt_update_once && ( cd "$CACHE/debs" && apt-get download "$kpkg" >/dev/null 2>&1 ); } \
-        || skip "cannot download $kpkg (no network?); set DEXTIO_HIL_KERNEL_DEB to a cached .deb"
-      kernel_deb=$(ls "$CACHE"/debs/"${kpkg}"_*.deb | head -1)
+        || true
+      kernel_deb=$(ls "$CACHE"/debs/"${kpkg}"_*.deb 2>/dev/null | head -1 || true)
     fi
   fi
+  if [ -z "$kernel_deb" ]; then
+    # Offline: use the last kernel prepared in the cache, if any.
+    last=$(cat "$CACHE/kernel/last" 2>/dev/null || true)
+    [ -n "$last" ] && [ -f "$CACHE/kernel/${last#linux-image-}/.ok" ] \
+      || skip "cannot download $kpkg (no network?); set DEXTIO_HIL_KERNEL_DEB to a cached .deb"
+    log "cannot download $kpkg: using the cached $last"
+    kpkg=$last KVER=${last#linux-image-}
+    KROOT=$CACHE/kernel/$KVER KDIR=$CACHE/kernel/$KVER/root
+  fi
+fi
+if [ ! -f "$KROOT/.ok" ]; then
   log "unpacking $(basename "$kernel_deb")"
   rm -rf "$KROOT"; mkdir -p "$KROOT"
   dpkg-deb -x "$kernel_deb" "$KDIR"
@@ -127,6 +138,9 @@ if [ ! -f "$KROOT/.ok" ]; then
   # Keep only what the guest needs: modules and vmlinux (vmlinuz, System.map go).
   rm -f "$KDIR"/boot/vmlinuz-* "$KDIR"/boot/System.map-*
   touch "$KROOT/.ok"
+  # Debian replaced the kernel package: drop the older ones.
+  for d in "$CACHE"/kernel/*/; do [ "$d" = "$KROOT/" ] || rm -rf "$d"; done
+  find "$CACHE/debs" -name 'linux-image-*.deb' ! -name "${kpkg}_*" -delete
   log "kernel $KVER ready in $(( $(now_ms) - t0 )) ms"
 fi
 echo "$kpkg" > "$CACHE/kernel/last"
@@ -182,7 +196,7 @@ if [ "${DEXTIO_HIL_UDEV:-1}" = 1 ]; then
   if [ -x "$CACHE/udev/systemd-udevd" ]; then
     UDEVD=$CACHE/udev/systemd-udevd
   else
-    udeb=$(ls "$CACHE"/debs/udev_*.deb 2>/dev/null | head -1 || true)
+    udeb=${DEXTIO_HIL_UDEV_DEB:-$(ls "$CACHE"/debs/udev_*.deb 2>/dev/null | head -1 || true)}
     if [ -z "$udeb" ]; then
       ( cd "$CACHE/debs" && apt-get download udev >/dev/null 2>&1 ) || true
       udeb=$(ls "$CACHE"/debs/udev_*.deb 2>/dev/null | head -1 || true)

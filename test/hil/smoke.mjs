@@ -297,6 +297,39 @@ async function hotplug() {
     }
     throw lastErr;
   });
+
+  const ffsGadget = process.env.DEXTIO_HIL_FFS_GADGET;
+  const ffsUdc = process.env.DEXTIO_HIL_FFS_UDC;
+  if (!ffsGadget || !ffsUdc) return;
+  await run('hotplug: FunctionFS device unbind/rebind -> detach, attach, identify and echo work', async () => {
+    writeFileSync(`${ffsGadget}/UDC`, '\n');
+    await waitEvent('detach', FFS, 10_000 * limit);
+    writeFileSync(`${ffsGadget}/UDC`, `${ffsUdc}\n`);
+    await waitEvent('attach', FFS, 15_000 * limit);
+    let lastErr;
+    for (let i = 0; i < 100; i++) {
+      let dev;
+      try {
+        dev = openDevice(FFS, 'FunctionFS device');
+        const id = (await ctrl(dev, 0xc0, 0x01, 0, 0, 64)).toString('latin1');
+        assert(id === 'dextio-ffs-echo 1', `identify returned "${id}"`);
+        const intf = dev.interface(0);
+        intf.claim();
+        const eps = bulkEndpoints(intf);
+        const payload = Buffer.from('after a surprise removal');
+        await xfer(eps.out, Buffer.concat([ffsHeader(0x01, payload.length), payload]));
+        assert((await xfer(eps.in, payload.length)).equals(payload), 'echo differs');
+        await release(intf);
+        return `${i} retries`;
+      } catch (err) {
+        lastErr = err;
+        await new Promise((r) => setTimeout(r, 100));
+      } finally {
+        try { dev?.close(); } catch { /* gone */ }
+      }
+    }
+    throw lastErr;
+  });
 }
 
 console.log(`smoke: npm usb ${usbVersion} legacy API, node ${process.version}, HIL ${process.env.DEXTIO_HIL ?? 'no'}`);
