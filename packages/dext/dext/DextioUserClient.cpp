@@ -345,7 +345,7 @@ kern_return_t DextioUserClient::GetDeviceInfo(IOUserClientMethodArguments *argum
     if (deviceDescriptor == NULL || interfaceDescriptor == NULL) {
         ret = kIOReturnNoDevice;
     } else {
-        uint8_t speed = kUSBHostConnectionSpeedNone;
+        uint8_t speed = kDextioSpeedUnknown;
         uint64_t pipeCount = 0;
         for (uint32_t i = 0; i < kDextioMaxPipes; i++) {
             if (ivars->pipes[i].pipe != NULL) {
@@ -687,7 +687,7 @@ kern_return_t DextioUserClient::CopyPipes()
         if (ret != kIOReturnSuccess) {
             break;
         }
-        uint8_t speed = kUSBHostConnectionSpeedNone;
+        uint8_t speed = kUSBHostConnectionSpeedHigh;
         pipe->pipe->GetSpeed(&speed);
         pipe->maxPacketSize = IOUSBGetEndpointMaxPacketSize(speed, endpoint);
         // Isochronous pipes are listed but have no slots: the dext does not drive them.

@@ -62,7 +62,7 @@ TEST(selector_get_device_info)
     CHECK_EQ(out[kDextioDeviceInfoInterfaceNumber], 0);
     CHECK_EQ(out[kDextioDeviceInfoAltSetting], 0);
     CHECK_EQ(out[kDextioDeviceInfoPipeCount], 4);
-    CHECK_EQ(out[kDextioDeviceInfoSpeed], 3);
+    CHECK_EQ(out[kDextioDeviceInfoSpeed], 2);  // high speed
 }
 
 TEST(selector_get_pipes)

@@ -339,3 +339,51 @@ TEST(transfer_threads_share_a_connection)
     writer.join();
     CHECK_EQ(client.Ring()->header.completionCount, 1000u);
 }
+
+TEST(transfer_ring_never_overflows)
+{
+    TestClient client;
+    CHECK_EQ(client.Open(), kIOReturnSuccess);
+    // Nobody drains: the dext refuses a submission before a completion could overwrite an entry.
+    std::mutex gate;
+    gate.lock();
+    std::mutex *gatePointer = &gate;
+    dispatch_async(client.queue, ^{
+        gatePointer->lock();
+        gatePointer->unlock();
+    });
+    uint64_t submitted = 0;
+    kern_return_t ret = kIOReturnSuccess;
+    while (ret == kIOReturnSuccess && submitted < 2 * kDextioCompletionRingCapacity) {
+        uint8_t slot = static_cast<uint8_t>(submitted % kDextioSlotsPerPipe);
+        // Wait for the slot's previous transfer, then reuse it.
+        Eventually([&] { return client.Ring()->header.completionCount + kDextioSlotsPerPipe > submitted; });
+        ret = client.SubmitSlot(0x81, slot, 64, 0, submitted);
+        if (ret == kIOReturnSuccess) {
+            submitted++;
+        }
+    }
+    CHECK_EQ(ret, kIOReturnNoResources);
+    CHECK(Eventually([&] { return client.Ring()->header.completionCount == submitted; }));
+    CHECK(submitted <= kDextioCompletionRingCapacity);
+    CHECK(submitted >= kDextioCompletionRingCapacity - kDextioSlotsPerPipe);
+    gate.unlock();
+    CHECK(Eventually([&] { return client.Completed() == submitted; }));
+    // Drained: submissions are accepted again.
+    DextioCompletion completion;
+    CHECK_EQ(client.SubmitSlot(0x81, 0, 64, 0, 1u << 20), kIOReturnSuccess);
+    CHECK(client.Wait(1u << 20, &completion));
+}
+
+TEST(transfer_corrupt_consumer_index_is_refused)
+{
+    TestClient client;
+    CHECK_EQ(client.Open(), kIOReturnSuccess);
+    DextioCompletionRingHeader *header = &client.Ring()->header;
+    __atomic_store_n(&header->consumerIndex, header->producerIndex + 5, __ATOMIC_SEQ_CST);  // ahead of the dext
+    CHECK_EQ(client.SubmitSlot(0x81, 0, 64, 0, 1), kIOReturnBadArgument);
+    __atomic_store_n(&header->consumerIndex, header->producerIndex, __ATOMIC_SEQ_CST);
+    DextioCompletion completion;
+    CHECK_EQ(client.SubmitSlot(0x81, 0, 64, 0, 2), kIOReturnSuccess);
+    CHECK(client.Wait(2, &completion));
+}

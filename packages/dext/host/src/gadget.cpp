@@ -218,7 +218,9 @@ bool VirtualGadgetZero::Serve(Endpoint &ep, Pending &p, std::vector<Completion> 
         bool babble = ep.babble || message.size() > p.length;
         ep.babble = false;
         uint32_t bytes = static_cast<uint32_t>(std::min<size_t>(message.size(), p.length));
-        std::memcpy(p.data, message.data(), bytes);
+        if (bytes > 0) {
+            std::memcpy(p.data, message.data(), bytes);
+        }
         out.push_back({ std::move(p.done), babble ? kIOReturnOverrun : kIOReturnSuccess, bytes });
         return true;
     }
@@ -285,12 +287,16 @@ IOReturn VirtualGadgetZero::Control(uint8_t bmRequestType, uint8_t bRequest, uin
     // f_sourcesink: vendor requests to the device, wValue and wIndex zero, at most one buffer.
     bool ok = wValue == 0 && wIndex == 0 && wLength <= controlBuffer.size();
     if (ok && bmRequestType == 0x40 && bRequest == 0x5b) {
-        std::memcpy(controlBuffer.data(), data, wLength);
+        if (wLength > 0) {
+            std::memcpy(controlBuffer.data(), data, wLength);
+        }
         *bytesTransferred = wLength;
         return kIOReturnSuccess;
     }
     if (ok && bmRequestType == 0xc0 && bRequest == 0x5c) {
-        std::memcpy(data, controlBuffer.data(), wLength);
+        if (wLength > 0) {
+            std::memcpy(data, controlBuffer.data(), wLength);
+        }
         *bytesTransferred = wLength;
         return kIOReturnSuccess;
     }

@@ -434,14 +434,18 @@ kern_return_t IOConnectCallAsyncMethod(mach_port_t connection, uint32_t selector
             if (length > 0) {
                 memcpy(outputStruct, args.structureOutput->getBytesNoCopy(), length);
             }
-            *outputStructCnt = length;
+            if (outputStructCnt != nullptr) {
+                *outputStructCnt = length;
+            }
         } else if (args.structureOutputDescriptor == nullptr && outputStructCnt != nullptr) {
             *outputStructCnt = 0;
         }
     }
     if (ret == kIOReturnSuccess && outputCnt != nullptr) {
         uint32_t count = std::min(args.scalarOutputCount, scalarOutputCount);
-        memcpy(output, scalarOutput, count * sizeof(uint64_t));
+        if (count > 0) {
+            memcpy(output, scalarOutput, count * sizeof(uint64_t));
+        }
         *outputCnt = count;
     }
     // The kernel's references end with the call; the dext retained what it keeps.
@@ -673,7 +677,9 @@ void HostDeliverAsyncCompletion(const HostAsyncReference *reference, IOReturn st
     message->reference = *reference;
     message->status = status;
     message->count = count;
-    memcpy(message->data, data, count * sizeof(uint64_t));
+    if (count > 0) {
+        memcpy(message->data, data, count * sizeof(uint64_t));
+    }
     dispatch_async_f(queue, message, &RunAsyncMessage);
     dispatch_release(queue);
 }

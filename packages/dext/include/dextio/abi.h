@@ -63,6 +63,8 @@ typedef enum DextioSelector {
     kDextioSelectorCount
 } DextioSelector;
 
+enum { kDextioSpeedUnknown = 0xff };
+
 /* Scalar layouts, as indices into the scalar arrays. */
 typedef enum DextioDeviceInfoScalar {
     kDextioDeviceInfoAbiVersion = 0,
@@ -72,7 +74,8 @@ typedef enum DextioDeviceInfoScalar {
     kDextioDeviceInfoInterfaceNumber,
     kDextioDeviceInfoAltSetting,
     kDextioDeviceInfoPipeCount,
-    kDextioDeviceInfoSpeed,           /* kUSBHostConnectionSpeed*: 0 none, 1 full, 2 low, 3 high, 4 super */
+    kDextioDeviceInfoSpeed,           /* 0 low, 1 full, 2 high, 3 super, 4 super+ (IOKit's kUSBHostConnectionSpeed*),
+                                         kDextioSpeedUnknown without pipes */
     kDextioDeviceInfoScalarCount
 } DextioDeviceInfoScalar;
 

@@ -101,12 +101,15 @@ enum {
     kIOUSBDeviceRequestDirectionOut = 0x00,
 };
 
-enum {
-    kUSBHostConnectionSpeedNone = 0,
+/* tInternalUSBHostConnectionSpeed (IOUSBHostFamilyDefinitions.h), as IOUSBHostPipe::GetSpeed reports it. */
+enum tInternalUSBHostConnectionSpeed {
+    kUSBHostConnectionSpeedLow = 0,
     kUSBHostConnectionSpeedFull = 1,
-    kUSBHostConnectionSpeedLow = 2,
-    kUSBHostConnectionSpeedHigh = 3,
-    kUSBHostConnectionSpeedSuper = 4,
+    kUSBHostConnectionSpeedHigh = 2,
+    kUSBHostConnectionSpeedSuper = 3,
+    kUSBHostConnectionSpeedSuperPlus = 4,
+    kUSBHostConnectionSpeedSuperPlusBy2 = 5,
+    kUSBHostConnectionSpeedCount = 6,
 };
 
 #endif
