@@ -1,0 +1,191 @@
+/**
+ * The backend contract: what {@link Usb}, {@link Device} and {@link Pipe} need from whatever moves
+ * the bytes. Types only; the doc comments are the contract. Every backend (`dext` over the native
+ * addon, `libusb` over the npm package `usb`, and the test suite's fake) passes one conformance
+ * suite written against these rules.
+ *
+ * Adapters live in `@dextio/core` (`src/backends/*`) and load their native package lazily: the
+ * contract is core's, so core owns the translation, and `@dextio/native` stays a thin addon that
+ * depends on nothing of ours. No package imports another in a cycle.
+ *
+ * @module
+ */
+import type { ControlSetup, DeviceDescriptor, Direction, EndpointType } from './descriptors.js';
+import type { TransferPath } from './planner.js';
+
+/**
+ * How a transfer ended, as the backend reports it.
+ * - `'ok'`: `bytes` moved (an IN transfer may be short).
+ * - `'stall'`: the endpoint is halted; `bytes` may be non-zero.
+ * - `'babble'`: the device sent more than asked; the data is not trustworthy.
+ * - `'timeout'`: the transfer's timeout expired; `bytes` may be non-zero.
+ * - `'aborted'`: cancelled by {@link TransferHandle.cancel}, a pipe abort or a close.
+ * - `'disconnected'`: the device went away.
+ * - `'access'`: the operating system refused the transfer.
+ * - `'error'`: anything else; `message` says what.
+ */
+export type CompletionStatus =
+  | 'ok'
+  | 'stall'
+  | 'babble'
+  | 'timeout'
+  | 'aborted'
+  | 'disconnected'
+  | 'access'
+  | 'error';
+
+/** What a backend reports when a transfer ends. */
+export interface Completion {
+  readonly status: CompletionStatus;
+  /** Bytes actually moved: received into the slot or buffer (IN) or sent (OUT). */
+  readonly bytes: number;
+  /** Set for `'error'` (and optionally others): what the layer below said. */
+  readonly message?: string;
+}
+
+/**
+ * One transfer to submit on a pipe.
+ *
+ * Mapped: the data is in (OUT) or lands in (IN) `pipe.slots[slot]`, from offset 0. The caller owns
+ * the slot from submission until the completion arrives and must not submit another transfer on it
+ * meanwhile.
+ *
+ * Descriptor: the backend reads from (OUT) or writes into (IN) `buffer` itself, without a copy, and
+ * keeps it referenced until the completion arrives.
+ */
+export type TransferRequest =
+  | {
+      readonly path: 'mapped';
+      readonly slot: number;
+      /** Bytes to send (OUT) or the most to receive (IN), at most the slot's capacity. */
+      readonly length: number;
+      /** Milliseconds; 0 waits forever. */
+      readonly timeout: number;
+      /** OUT only: end the transfer with a zero-length packet when it fills its last packet. */
+      readonly zlp: boolean;
+    }
+  | {
+      readonly path: 'descriptor';
+      readonly buffer: Uint8Array;
+      readonly length: number;
+      readonly timeout: number;
+      readonly zlp: boolean;
+    };
+
+/** A submitted transfer. */
+export interface TransferHandle {
+  /**
+   * Asks the backend to cancel the transfer. Idempotent, never throws, and never completes
+   * anything synchronously. The transfer's callback still runs exactly once: with `'aborted'` if
+   * the cancel won, or with the transfer's real outcome if it had already finished. A backend
+   * whose operating system can abort only a whole pipe (DriverKit's `IOUSBHostPipe::Abort`) may
+   * complete the pipe's other outstanding transfers with `'aborted'` too, and must document it.
+   */
+  cancel(): void;
+}
+
+/**
+ * A bulk or interrupt endpoint of a claimed interface.
+ *
+ * Rules every backend keeps:
+ * - `submit` never calls `onComplete` synchronously; it calls it exactly once per transfer, on the
+ *   JavaScript thread, in submission order for the transfers of one pipe.
+ * - A backend may deliver several completions in one turn of the event loop (batching); callers
+ *   must not assume a turn per completion.
+ * - When the device goes away, every outstanding transfer completes with `'disconnected'`, and so
+ *   does every later submission (asynchronously, as always).
+ * - After `close()`, outstanding transfers complete with `'aborted'` and `closed` resolves once
+ *   every callback has run.
+ */
+export interface BackendPipe {
+  readonly direction: Direction;
+  readonly endpointNumber: number;
+  readonly type: EndpointType;
+  readonly packetSize: number;
+  /**
+   * The mapped path's memory: one view per slot, each {@link MAPPED_TRANSFER_MAX} bytes long,
+   * fixed for the life of the pipe. The caller chooses which slot a transfer uses.
+   */
+  readonly slots: readonly Uint8Array[];
+  /** The smallest length the descriptor path accepts here (4097 under IOKit's rule). */
+  readonly descriptorMinLength: number;
+  submit(request: TransferRequest, onComplete: (completion: Completion) => void): TransferHandle;
+  /** Clears a halt on the endpoint (CLEAR_FEATURE(ENDPOINT_HALT)) and resets its data toggle. */
+  clearHalt(): Promise<void>;
+  /** Aborts what is outstanding and releases the slots; resolves when every callback has run. */
+  close(): Promise<void>;
+}
+
+/** The outcome of a control transfer. */
+export interface ControlCompletion {
+  readonly status: CompletionStatus;
+  /** IN: the bytes received; OUT: empty. */
+  readonly data: Uint8Array;
+  /** OUT: bytes sent; IN: bytes received. */
+  readonly bytes: number;
+  readonly message?: string;
+}
+
+/** A device opened by a backend. Methods reject with the errors of `errors.ts`. */
+export interface BackendDevice {
+  /** Descriptors, with string fields filled in where the device has them. */
+  readonly descriptor: DeviceDescriptor;
+  /** The active configuration's value, or `null` when unconfigured. */
+  readonly configurationValue: number | null;
+  selectConfiguration(configurationValue: number): Promise<void>;
+  claimInterface(interfaceNumber: number): Promise<void>;
+  releaseInterface(interfaceNumber: number): Promise<void>;
+  selectAlternateInterface(interfaceNumber: number, alternateSetting: number): Promise<void>;
+  /** Reads string descriptor `index` (US English) as text. */
+  getString(index: number): Promise<string>;
+  /**
+   * Runs a control transfer on endpoint 0. `data` is the OUT payload, or for IN the most bytes to
+   * receive. Resolves with the outcome (a stall resolves, with `status: 'stall'`); rejects only for
+   * failures outside the transfer itself.
+   */
+  control(
+    direction: Direction,
+    setup: ControlSetup,
+    data: Uint8Array | number,
+    timeout: number,
+  ): Promise<ControlCompletion>;
+  /** Opens the pipe of an endpoint of a claimed interface's current alternate setting. */
+  openPipe(direction: Direction, endpointNumber: number): Promise<BackendPipe>;
+  /**
+   * Registers a listener for the device going away. It runs once, after every outstanding transfer
+   * has completed with `'disconnected'`. Returns a function that removes it.
+   */
+  onDisconnect(listener: () => void): () => void;
+  /** Closes pipes and the device. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** A device the backend can see, before it is opened. */
+export interface BackendDeviceInfo {
+  /** Stable while the device stays attached; different after a re-attach. */
+  readonly id: string;
+  readonly descriptor: DeviceDescriptor;
+}
+
+/** A hotplug event. */
+export interface BackendHotplugEvent {
+  readonly type: 'attach' | 'detach';
+  readonly device: BackendDeviceInfo;
+}
+
+/** The entry point of a backend. */
+export interface Backend {
+  /** `'dext'`, `'libusb'`, or a test backend's name. */
+  readonly name: string;
+  /** The devices attached now. String fields are filled in where they can be read without opening. */
+  list(): Promise<BackendDeviceInfo[]>;
+  /**
+   * Calls `listener` for every attach and detach from now on, asynchronously. Returns a function
+   * that stops it.
+   */
+  watch(listener: (event: BackendHotplugEvent) => void): () => void;
+  /** Opens a listed device. Rejects with `AccessError` when the system refuses, `DisconnectedError` when it is gone. */
+  open(id: string): Promise<BackendDevice>;
+}
+
+export type { TransferPath };

@@ -1,0 +1,155 @@
+/**
+ * The write side of streaming: chunks from an Observable or an AsyncIterable, `inFlight` writes
+ * kept queued, a result emitted per chunk in order.
+ *
+ * Backpressure comes from the pipe: an AsyncIterable is pulled only when a write can start. An
+ * Observable cannot be paused, so its chunks wait in a queue bounded by `highWaterMark`.
+ *
+ * @internal
+ * @module
+ */
+import { isObservable, Observable, type Subscriber, type Unsubscribable } from 'rxjs';
+import type { Completion } from './backend.js';
+import { BackpressureError, errorForStatus } from './errors.js';
+import type { PipeCore } from './pipe-core.js';
+import { planPath, TRANSFER_LENGTH_MAX } from './planner.js';
+import type { OutResult } from './results.js';
+import { checkBytes } from './validate.js';
+
+export interface OutStreamPlan {
+  readonly inFlight: number;
+  readonly timeout: number;
+  readonly zlp: boolean;
+  readonly highWaterMark: number;
+}
+
+export type ChunkSource = Observable<Uint8Array> | AsyncIterable<Uint8Array>;
+
+export function outStream(core: PipeCore, source: ChunkSource, plan: OutStreamPlan): Observable<OutResult> {
+  return new Observable<OutResult>((subscriber) => {
+    const failure = core.failure;
+    if (failure) {
+      subscriber.error(failure);
+      return;
+    }
+    return new OutStream(core, plan, subscriber).start(source);
+  });
+}
+
+class OutStream {
+  #active = true;
+  #sourceDone = false;
+  #pulling = false;
+  #iterator: AsyncIterator<Uint8Array> | null = null;
+  #subscription: Unsubscribable | null = null;
+  readonly #queued: Uint8Array[] = [];
+  readonly #cancels = new Set<() => void>();
+
+  constructor(
+    private readonly core: PipeCore,
+    private readonly plan: OutStreamPlan,
+    private readonly subscriber: Subscriber<OutResult>,
+  ) {}
+
+  start(source: ChunkSource): () => void {
+    if (isObservable(source)) {
+      this.#subscription = source.subscribe({
+        next: (chunk) => {
+          if (this.#queued.length >= this.plan.highWaterMark) {
+            return this.#error(new BackpressureError(`the source outran the pipe by ${this.plan.highWaterMark} chunks`));
+          }
+          this.#queued.push(chunk);
+          this.#pump();
+        },
+        error: (error: unknown) => this.#error(error),
+        complete: () => {
+          this.#sourceDone = true;
+          this.#pump();
+        },
+      });
+    } else {
+      this.#iterator = source[Symbol.asyncIterator]();
+      this.#pump();
+    }
+    return () => this.#stop();
+  }
+
+  /** Starts writes while there is room, pulling the iterator only when a write can start. */
+  #pump(): void {
+    while (this.#active && this.#cancels.size < this.plan.inFlight) {
+      const chunk = this.#queued.shift();
+      if (chunk !== undefined) {
+        this.#write(chunk);
+        continue;
+      }
+      if (this.#iterator && !this.#sourceDone && !this.#pulling) this.#pull(this.#iterator);
+      break;
+    }
+    if (this.#active && this.#sourceDone && this.#cancels.size === 0 && this.#queued.length === 0) {
+      this.#active = false;
+      this.subscriber.complete();
+    }
+  }
+
+  #pull(iterator: AsyncIterator<Uint8Array>): void {
+    this.#pulling = true;
+    iterator.next().then(
+      (result) => {
+        this.#pulling = false;
+        if (!this.#active) return;
+        if (result.done) this.#sourceDone = true;
+        else this.#queued.push(result.value);
+        this.#pump();
+      },
+      (error: unknown) => {
+        this.#pulling = false;
+        this.#error(error);
+      },
+    );
+  }
+
+  #write(value: unknown): void {
+    let data: Uint8Array;
+    let path;
+    try {
+      data = checkBytes('chunk', value);
+      if (data.byteLength > TRANSFER_LENGTH_MAX) {
+        throw new RangeError(`a chunk may hold at most ${TRANSFER_LENGTH_MAX} bytes, not ${data.byteLength}`);
+      }
+      path = planPath(data.byteLength, undefined, this.core.backend.descriptorMinLength);
+    } catch (error) {
+      return this.#error(error);
+    }
+    const spec = { path, length: data.byteLength, timeout: this.plan.timeout, zlp: this.plan.zlp, data, buffer: null };
+    const cancel = this.core.start(spec, (completion: Completion, slot: number) => {
+      this.#cancels.delete(cancel);
+      if (slot >= 0) this.core.pool.release(slot);
+      if (!this.#active) return;
+      if (completion.status !== 'ok') {
+        return this.#error(errorForStatus(completion.status, completion.message));
+      }
+      this.subscriber.next({ status: 'ok', bytesWritten: completion.bytes, path });
+      this.#pump();
+    });
+    if (this.#active) this.#cancels.add(cancel);
+  }
+
+  #error(error: unknown): void {
+    if (!this.#active) return;
+    this.#stop();
+    this.subscriber.error(error);
+  }
+
+  #stop(): void {
+    this.#active = false;
+    this.#queued.length = 0;
+    for (const cancel of this.#cancels) cancel();
+    this.#cancels.clear();
+    this.#subscription?.unsubscribe();
+    this.#subscription = null;
+    const iterator = this.#iterator;
+    this.#iterator = null;
+    // Let a generator run its finally blocks; a failing return() has nothing left to tell.
+    if (iterator?.return) iterator.return().catch(() => undefined);
+  }
+}

@@ -1,0 +1,99 @@
+/**
+ * What transfers emit, and the options they take.
+ *
+ * @module
+ */
+import type { TransferPath } from './planner.js';
+
+/** A transfer's outcome as WebUSB reports it: a stall or babble is a result, not an error. */
+export type TransferStatus = 'ok' | 'stall' | 'babble';
+
+/** The result of an IN transfer. */
+export interface InResult {
+  readonly status: TransferStatus;
+  /** The bytes received; shorter than asked when the device ended the transfer early. */
+  readonly data: Uint8Array;
+  /** The path the transfer took. */
+  readonly path: TransferPath;
+}
+
+/**
+ * An IN result whose `data` is a view of a mapped slot rather than a copy. The slot stays out of
+ * use until `release()`; a pipe whose slots are all leased waits for one. `data` is valid only
+ * until `release()` or the pipe's close.
+ */
+export interface LeasedInResult extends InResult {
+  readonly path: 'mapped';
+  /** Returns the slot to the pipe. Idempotent. */
+  release(): void;
+}
+
+/** The result of an OUT transfer. */
+export interface OutResult {
+  readonly status: TransferStatus;
+  readonly bytesWritten: number;
+  readonly path: TransferPath;
+}
+
+/** The result of a control IN transfer. */
+export interface ControlInResult {
+  readonly status: TransferStatus;
+  readonly data: Uint8Array;
+}
+
+/** The result of a control OUT transfer. */
+export interface ControlOutResult {
+  readonly status: TransferStatus;
+  readonly bytesWritten: number;
+}
+
+/** Options of a single transfer. */
+export interface TransferOptions {
+  /** Milliseconds before the transfer fails with `TimeoutError`; 0 (the default) waits forever. */
+  readonly timeout?: number;
+  /**
+   * Forces a path instead of the planner's choice, for experiments. `'mapped'` takes at most
+   * 4096 bytes; `'descriptor'` needs more than the backend's inline limit (4096 on the dext).
+   */
+  readonly path?: TransferPath;
+}
+
+/** Options of a single OUT transfer. */
+export interface WriteOptions extends TransferOptions {
+  /**
+   * Ends the transfer with a zero-length packet when its length is a non-zero multiple of the
+   * endpoint's packet size, so that the device sees where it ends. Default `false`.
+   */
+  readonly zlp?: boolean;
+}
+
+/** Options of {@link Pipe.stream}. */
+export interface StreamOptions {
+  /** Bytes asked for by each transfer, 1 to 8 MiB. The planner picks each transfer's path by it. */
+  readonly transferSize: number;
+  /** Transfers kept queued on the pipe, 1 to 64. Default 4. */
+  readonly inFlight?: number;
+  /** Per-transfer timeout in milliseconds; 0 (the default) waits forever. */
+  readonly timeout?: number;
+  /** Forces a path, as for a single transfer. */
+  readonly path?: TransferPath;
+}
+
+/** Options of {@link Pipe.writeFrom}. */
+export interface WriteFromOptions {
+  /** Writes kept queued on the pipe, 1 to 64. Default 4. */
+  readonly inFlight?: number;
+  /** Per-write timeout in milliseconds; 0 (the default) waits forever. */
+  readonly timeout?: number;
+  /** As for {@link WriteOptions.zlp}, applied to every chunk. */
+  readonly zlp?: boolean;
+  /**
+   * Only for an Observable source, which cannot be paused: the most chunks held while the pipe is
+   * busy before the write fails with `BackpressureError`. Default 64. An AsyncIterable source is
+   * pulled only when a write can start, so it needs no queue.
+   */
+  readonly highWaterMark?: number;
+}
+
+/** The most transfers a stream keeps queued. */
+export const IN_FLIGHT_MAX = 64;

@@ -1,0 +1,127 @@
+/**
+ * The entry point: find devices, follow hotplug, open a device.
+ *
+ * @module
+ */
+import { defer, from, map, mergeWith, Observable, scan, share, shareReplay } from 'rxjs';
+import type { Backend } from './backend.js';
+import type { DeviceDescriptor } from './descriptors.js';
+import { Device } from './device.js';
+import { DisconnectedError } from './errors.js';
+import { checkInteger } from './validate.js';
+
+/** Which devices a call means; every given field must match. */
+export interface DeviceFilter {
+  readonly vendorId?: number;
+  readonly productId?: number;
+  readonly serialNumber?: string;
+}
+
+/** A device the backend can see, before it is opened. */
+export interface DeviceInfo {
+  /** The backend's name for the device while it stays attached. */
+  readonly id: string;
+  readonly descriptor: DeviceDescriptor;
+}
+
+/** A device arriving or leaving. */
+export interface HotplugEvent {
+  readonly type: 'attach' | 'detach';
+  readonly device: DeviceInfo;
+}
+
+/**
+ * USB access through one backend.
+ *
+ * @example
+ * ```ts
+ * import { Usb } from '@dextio/core';
+ * import { libusb } from '@dextio/core/libusb';
+ * const usb = new Usb(await libusb());
+ * usb.devices().subscribe((list) => console.log(list.length, 'devices'));
+ * const device = await usb.open({ vendorId: 0x0525, productId: 0xa4a0 });
+ * ```
+ */
+export class Usb {
+  readonly #events: Observable<HotplugEvent>;
+  readonly #devices: Observable<readonly DeviceInfo[]>;
+
+  constructor(readonly backend: Backend) {
+    this.#events = new Observable<HotplugEvent>((subscriber) =>
+      backend.watch((event) => subscriber.next(event)),
+    ).pipe(share());
+    this.#devices = defer(() =>
+      from(backend.list()).pipe(
+        map((devices): HotplugEvent[] => devices.map((device) => ({ type: 'attach', device }))),
+        mergeWith(this.#events.pipe(map((event) => [event]))),
+      ),
+    ).pipe(
+      scan((list: readonly DeviceInfo[], events: HotplugEvent[]) => events.reduce(apply, list), []),
+      shareReplay({ bufferSize: 1, refCount: true }),
+    );
+  }
+
+  /** The attached devices that match `filter`. */
+  async list(filter: DeviceFilter = {}): Promise<DeviceInfo[]> {
+    checkFilter(filter);
+    return (await this.backend.list()).filter((device) => matches(device.descriptor, filter));
+  }
+
+  /**
+   * Attach and detach events from the moment of subscription. Hot and shared: one watch on the
+   * backend however many subscribe.
+   */
+  hotplug(): Observable<HotplugEvent> {
+    return this.#events;
+  }
+
+  /** The list of attached devices: now, then again after every attach or detach. */
+  devices(): Observable<readonly DeviceInfo[]> {
+    return this.#devices;
+  }
+
+  /**
+   * Opens the first attached device that matches `filter` (or the device `info` names).
+   * A `serialNumber` that the listing does not show is read by opening the candidates in turn.
+   *
+   * @throws TypeError / RangeError for a bad filter; rejects with `DisconnectedError` when no
+   *   device matches, `AccessError` when the system refuses.
+   */
+  async open(filter: DeviceFilter | DeviceInfo): Promise<Device> {
+    if ('id' in filter && 'descriptor' in filter) return new Device(await this.backend.open(filter.id));
+    checkFilter(filter);
+    const { serialNumber, ...ids } = filter;
+    for (const candidate of await this.list(ids)) {
+      const device = await this.backend.open(candidate.id);
+      if (serialNumber === undefined || device.descriptor.serialNumber === serialNumber) return new Device(device);
+      await device.close();
+    }
+    throw new DisconnectedError(`no attached device matches ${JSON.stringify(filter)}`);
+  }
+}
+
+function apply(list: readonly DeviceInfo[], event: HotplugEvent): readonly DeviceInfo[] {
+  const others = list.filter((device) => device.id !== event.device.id);
+  return event.type === 'attach' ? [...others, event.device] : others;
+}
+
+function matches(descriptor: DeviceDescriptor, filter: DeviceFilter): boolean {
+  return (
+    (filter.vendorId === undefined || descriptor.vendorId === filter.vendorId) &&
+    (filter.productId === undefined || descriptor.productId === filter.productId) &&
+    (filter.serialNumber === undefined ||
+      descriptor.serialNumber === undefined ||
+      descriptor.serialNumber === filter.serialNumber)
+  );
+}
+
+function checkFilter(filter: unknown): asserts filter is DeviceFilter {
+  if (typeof filter !== 'object' || filter === null) throw new TypeError('filter must be an object');
+  const f = filter as Record<string, unknown>;
+  if (f['vendorId'] !== undefined) checkInteger('vendorId', f['vendorId'], 0, 0xffff);
+  if (f['productId'] !== undefined) checkInteger('productId', f['productId'], 0, 0xffff);
+  if (f['serialNumber'] !== undefined && typeof f['serialNumber'] !== 'string') {
+    throw new TypeError('serialNumber must be a string');
+  }
+}
+

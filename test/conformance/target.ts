@@ -1,0 +1,61 @@
+/**
+ * A target: a place where a gadget-zero-compatible device can be opened. The conformance suite
+ * runs unchanged against every target; targets differ only in the features they declare.
+ */
+import type { Device, Usb } from '@dextio/core';
+
+/** What a target can do beyond the basics (open, descriptors, SourceSink IN). */
+export type Feature =
+  /** The Loopback function is reachable (its own configuration or interface). */
+  | 'loopback'
+  /** SourceSink OUT checks the pattern and halts on a mismatch. */
+  | 'sink'
+  /** Vendor control requests 0x5b (write) and 0x5c (read back). */
+  | 'vendorControl'
+  /** SET_FEATURE(ENDPOINT_HALT) from the host, then clearHalt. */
+  | 'halt'
+  /** A write with `zlp` reaches the device as a zero-length packet. */
+  | 'zlp'
+  /** The target can remove the device while transfers run, and bring it back. */
+  | 'disconnect'
+  /** Hotplug events arrive for a removal and a return. */
+  | 'hotplug';
+
+export const ALL_FEATURES: readonly Feature[] = ['loopback', 'sink', 'vendorControl', 'halt', 'zlp', 'disconnect', 'hotplug'];
+
+/** Where one gadget-zero function lives on the device. */
+export interface FunctionLocation {
+  readonly configurationValue: number;
+  readonly interfaceNumber: number;
+  readonly alternateSetting: number;
+}
+
+export interface GadgetZeroFixture {
+  readonly usb: Usb;
+  readonly device: Device;
+  readonly sourceSink: FunctionLocation;
+  readonly loopback: FunctionLocation;
+}
+
+export interface Target {
+  readonly name: string;
+  /** Features this target has; for each missing one, the reason printed when its cases skip. */
+  readonly features: Readonly<Partial<Record<Feature, true | string>>>;
+  /** Opens the device afresh; the suite closes it after each case. */
+  open(): Promise<GadgetZeroFixture>;
+  /** With `disconnect`: removes the device as a cable pull would. */
+  disconnect?(): Promise<void>;
+  /** With `disconnect`: brings it back and resolves once it can be opened. */
+  reconnect?(): Promise<void>;
+  /** Checks that the target holds nothing after a case (open devices, live native objects). */
+  leaks?(): Promise<string[]>;
+  /** Releases the target after the whole suite. */
+  dispose?(): Promise<void>;
+}
+
+/** The reason a feature is missing, or `null` when the target has it. */
+export function missingReason(target: Target, feature: Feature): string | null {
+  const entry = target.features[feature];
+  if (entry === true) return null;
+  return entry ?? `the ${target.name} target does not declare '${feature}'`;
+}
