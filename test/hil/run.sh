@@ -11,6 +11,9 @@
 # 124 the run timed out, 125 the guest failed before or around the command.
 # See test/hil/README.md.
 set -euo pipefail
+# The whole script is one compound command, read before it runs: editing the
+# file during a run cannot change what the run executes.
+{
 
 HIL_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HIL_DIR/../.." && pwd)
@@ -298,3 +301,4 @@ timings=$(tr "\n" " " 2>/dev/null < "$RUN/timings" || true)
 if [ "$rc" != 0 ] || [ "$VERBOSE" = 1 ]; then show_console; fi
 log "exit $rc; prepare $(( T_BOOT - T_START )) ms, guest $(( T_END - T_BOOT )) ms (${timings% }); run directory $RUN"
 exit "$rc"
+}
