@@ -22,6 +22,7 @@
 //
 
 #include <os/log.h>
+#include <string.h>
 
 #include <DriverKit/IOLib.h>
 #include <DriverKit/IOMemoryMap.h>
@@ -281,6 +282,10 @@ kern_return_t DextioUserClient::ExternalMethod(uint64_t selector, IOUserClientMe
 {
     if (selector >= kDextioSelectorCount) {
         return kIOReturnBadArgument;
+    }
+    // A call queued behind Stop must not start a transfer that nobody would reap.
+    if (ivars->stopping) {
+        return kIOReturnAborted;
     }
     return super::ExternalMethod(selector, arguments, &sMethods[selector], this, NULL);
 }

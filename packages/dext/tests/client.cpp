@@ -168,6 +168,18 @@ bool TestClient::Wait(uint64_t tag, DextioCompletion *completion, int timeoutMs)
     return found;
 }
 
+std::vector<DextioCompletion> TestClient::TakeAll(int timeoutMs)
+{
+    std::unique_lock<std::mutex> lock(mutex);
+    changed.wait_for(lock, std::chrono::milliseconds(timeoutMs), [&] { return !completions.empty(); });
+    std::vector<DextioCompletion> taken;
+    for (auto &entry : completions) {
+        taken.push_back(entry.second);
+    }
+    completions.clear();
+    return taken;
+}
+
 size_t TestClient::Completed()
 {
     std::lock_guard<std::mutex> lock(mutex);

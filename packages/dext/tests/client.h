@@ -10,6 +10,7 @@
 #include <condition_variable>
 #include <map>
 #include <mutex>
+#include <vector>
 
 io_service_t FindDextService();
 
@@ -40,6 +41,8 @@ public:
 
     // Waits for the completion with this tag (drained by the doorbell handler).
     bool Wait(uint64_t tag, DextioCompletion *completion, int timeoutMs = 5000);
+    // Waits for at least one completion and takes all that have arrived.
+    std::vector<DextioCompletion> TakeAll(int timeoutMs = 5000);
     size_t Completed();
     uint64_t Doorbells();
 

@@ -33,7 +33,7 @@ uint8_t PatternByte(uint32_t offset, uint16_t maxPacket)
 VirtualGadgetZero::VirtualGadgetZero() : controlBuffer(kControlBufferSize, 0)
 {
     Connect();
-    timer = std::thread([this] { TimerLoop(); });
+    bus = std::thread([this] { BusLoop(); });
 }
 
 VirtualGadgetZero::~VirtualGadgetZero()
@@ -42,8 +42,8 @@ VirtualGadgetZero::~VirtualGadgetZero()
         std::lock_guard<std::mutex> lock(mutex);
         stopping = true;
     }
-    timerWake.notify_all();
-    timer.join();
+    busWake.notify_all();
+    bus.join();
 }
 
 std::vector<uint8_t> VirtualGadgetZero::DeviceDescriptor() const
@@ -145,10 +145,10 @@ IOReturn VirtualGadgetZero::Submit(uint8_t address, uint8_t *data, uint32_t leng
             p.unanswered = true;
         }
         ep->pending.push_back(std::move(p));
-        Pump(out);
+        kicked = true;
     }
-    timerWake.notify_all();
-    Run(out);
+    // The bus thread serves it: a transfer never completes inside the call that submits it.
+    busWake.notify_all();
     return kIOReturnSuccess;
 }
 
@@ -374,10 +374,18 @@ void VirtualGadgetZero::InjectBabble(uint8_t address)
     }
 }
 
-void VirtualGadgetZero::TimerLoop()
+void VirtualGadgetZero::BusLoop()
 {
     std::unique_lock<std::mutex> lock(mutex);
     while (!stopping) {
+        if (kicked) {
+            // Serve what was queued during one microframe at once, as a host controller reports
+            // the transfers of a microframe together.
+            kicked = false;
+            lock.unlock();
+            std::this_thread::sleep_for(std::chrono::microseconds(125));
+            lock.lock();
+        }
         Clock::time_point now = Clock::now();
         Clock::time_point next = Clock::time_point::max();
         std::vector<Completion> out;
@@ -394,17 +402,20 @@ void VirtualGadgetZero::TimerLoop()
                 }
             }
         }
+        Pump(out);
         if (!out.empty()) {
-            Pump(out);
             lock.unlock();
             Run(out);
             lock.lock();
             continue;
         }
+        if (kicked || stopping) {
+            continue;
+        }
         if (next == Clock::time_point::max()) {
-            timerWake.wait(lock);
+            busWake.wait(lock);
         } else {
-            timerWake.wait_until(lock, next);
+            busWake.wait_until(lock, next);
         }
     }
 }

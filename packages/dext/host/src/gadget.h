@@ -26,8 +26,8 @@ public:
     IOReturn SetAltSetting(uint8_t alt);
     bool HasEndpoint(uint8_t address, uint8_t *type, uint16_t *maxPacketSize);
 
-    // Queue a transfer; done is called exactly once (possibly before Submit returns, never with a
-    // lock held) unless Submit returns an error.
+    // Queue a transfer; unless Submit returns an error, done is called exactly once, later, from
+    // the bus thread or the thread that aborts it, never with the gadget's lock held.
     IOReturn Submit(uint8_t address, uint8_t *data, uint32_t length, uint32_t timeoutMs, Done done);
     void Abort(uint8_t address, IOReturn status);
     IOReturn ClearHalt(uint8_t address);
@@ -73,10 +73,11 @@ private:
     bool Serve(Endpoint &ep, Pending &p, std::vector<Completion> &out);
     void FailAll(Endpoint &ep, IOReturn status, std::vector<Completion> &out);
     static void Run(const std::vector<Completion> &completions);
-    void TimerLoop();
+    void BusLoop();
 
     std::mutex mutex;
-    std::condition_variable timerWake;
+    std::condition_variable busWake;
+    bool kicked = false;              // transfers queued since the bus thread last looked
     bool connected = true;
     bool stopping = false;
     uint8_t alt = 0;
@@ -84,5 +85,5 @@ private:
     std::vector<Endpoint> endpoints;
     std::deque<std::vector<uint8_t>> loopback;   // OUT transfers waiting to be read back
     std::vector<uint8_t> controlBuffer;
-    std::thread timer;
+    std::thread bus;
 };
