@@ -86,6 +86,13 @@ TEST(selector_get_pipes)
         CHECK_EQ(pipes[i].slotCount, kDextioSlotsPerPipe);
     }
     CHECK((addresses == std::vector<uint8_t>{ 0x01, 0x02, 0x81, 0x82 }));
+    // An output buffer above 4096 bytes arrives as a descriptor; the dext answers by value, and
+    // the kernel refuses a structureOutput next to a structureOutputDescriptor.
+    std::vector<uint8_t> large(8192);
+    size = large.size();
+    CHECK_EQ(IOConnectCallMethod(client.connect, kDextioSelectorGetPipes, nullptr, 0, nullptr, 0, &count, &outputCount,
+                                 large.data(), &size),
+             kIOReturnBadArgument);
     // An output buffer too small for the list.
     size = sizeof(DextioPipeInfo);
     CHECK_EQ(IOConnectCallMethod(client.connect, kDextioSelectorGetPipes, nullptr, 0, nullptr, 0, &count, &outputCount,
