@@ -174,3 +174,72 @@ TEST(lifecycle_terminate_with_stale_service_handle)
     TestClient client;
     CHECK_EQ(client.Open(), kIOReturnSuccess);
 }
+
+namespace {
+
+struct HotplugLog {
+    std::mutex mutex;
+    int arrived = 0;
+    int left = 0;
+};
+
+void Drain(io_iterator_t iterator, int *count)
+{
+    io_object_t service;
+    while ((service = IOIteratorNext(iterator)) != IO_OBJECT_NULL) {
+        (*count)++;
+        IOObjectRelease(service);
+    }
+}
+
+void Arrived(void *refcon, io_iterator_t iterator)
+{
+    auto *log = static_cast<HotplugLog *>(refcon);
+    std::lock_guard<std::mutex> lock(log->mutex);
+    Drain(iterator, &log->arrived);
+}
+
+void Left(void *refcon, io_iterator_t iterator)
+{
+    auto *log = static_cast<HotplugLog *>(refcon);
+    std::lock_guard<std::mutex> lock(log->mutex);
+    Drain(iterator, &log->left);
+}
+
+} // namespace
+
+TEST(lifecycle_hotplug_notifications)
+{
+    HotplugLog log;
+    IONotificationPortRef port = IONotificationPortCreate(kIOMainPortDefault);
+    dispatch_queue_t queue = dispatch_queue_create("hotplug", DISPATCH_QUEUE_SERIAL);
+    IONotificationPortSetDispatchQueue(port, queue);
+    io_iterator_t arrivals = IO_OBJECT_NULL;
+    io_iterator_t departures = IO_OBJECT_NULL;
+    CHECK_EQ(IOServiceAddMatchingNotification(port, kIOFirstMatchNotification, IOServiceNameMatching("DextioDriver"),
+                                              &Arrived, &log, &arrivals),
+             kIOReturnSuccess);
+    CHECK_EQ(IOServiceAddMatchingNotification(port, kIOTerminatedNotification, IOServiceNameMatching("DextioDriver"),
+                                              &Left, &log, &departures),
+             kIOReturnSuccess);
+    CHECK_EQ(IOServiceAddMatchingNotification(port, "NoSuchNotification", IOServiceNameMatching("DextioDriver"),
+                                              &Left, &log, &departures),
+             kIOReturnBadArgument);
+    {
+        // Arm: the device present now is in the iterator already.
+        std::lock_guard<std::mutex> lock(log.mutex);
+        Drain(arrivals, &log.arrived);
+        Drain(departures, &log.left);
+    }
+    CHECK_EQ(log.arrived, 1);
+    DextioHostGadgetDisconnect();
+    CHECK(Eventually([&] { std::lock_guard<std::mutex> lock(log.mutex); return log.left == 1; }));
+    DextioHostGadgetConnect();
+    CHECK(Eventually([&] { std::lock_guard<std::mutex> lock(log.mutex); return log.arrived == 2; }));
+    CHECK_EQ(IOObjectRelease(arrivals), kIOReturnSuccess);
+    CHECK_EQ(IOObjectRelease(departures), kIOReturnSuccess);
+    IONotificationPortDestroy(port);
+    dispatch_release(queue);
+    TestClient client;
+    CHECK_EQ(client.Open(), kIOReturnSuccess);
+}

@@ -42,6 +42,15 @@ struct Handle {
     std::vector<IOService *> services;             // kIterator, retained
     size_t next = 0;
     std::shared_ptr<Connection> connection;        // kConnection
+    // An iterator made by IOServiceAddMatchingNotification: it collects the services of later
+    // events and its callback runs on the port's queue.
+    bool notification = false;
+    bool terminations = false;
+    std::string name;
+    bool byName = false;
+    mach_port_t port = MACH_PORT_NULL;
+    IOServiceMatchingCallback callback = nullptr;
+    void *refcon = nullptr;
 };
 
 struct World {
@@ -98,6 +107,32 @@ bool Terminated(IOService *service)
     return state->terminated;
 }
 
+bool Matches(const std::string &name, bool byName, IOService *service)
+{
+    // The dext's service is an IOUserService whose name is its IOUserClass.
+    return service->HostState()->registered &&
+           (byName ? name == gHostPersonality.userClass : (name == "IOUserService" || name == "IOService"));
+}
+
+void PostToPortLocked(World &w, mach_port_t port, std::function<void()> work);
+
+// Called with w.mutex held: queue the service on every matching notification of that kind.
+void Notify(World &w, IOService *service, bool terminated)
+{
+    for (auto &entry : w.handles) {
+        Handle &handle = *entry.second;
+        if (!handle.notification || handle.terminations != terminated || !Matches(handle.name, handle.byName, service)) {
+            continue;
+        }
+        service->retain();
+        handle.services.push_back(service);
+        io_iterator_t iterator = entry.first;
+        IOServiceMatchingCallback callback = handle.callback;
+        void *refcon = handle.refcon;
+        PostToPortLocked(w, handle.port, [callback, refcon, iterator] { callback(refcon, iterator); });
+    }
+}
+
 void World::Attach()
 {
     gadget.Connect();
@@ -137,6 +172,7 @@ void World::Attach()
     }
     std::lock_guard<std::mutex> lock(mutex);
     driver = service;
+    Notify(*this, driver, false);
 }
 
 void World::Detach()
@@ -162,6 +198,10 @@ void World::Detach()
     }
     if (stopping != nullptr) {
         HostTerminateService(stopping, interface);
+        {
+            std::lock_guard<std::mutex> lock(mutex);
+            Notify(*this, stopping, true);
+        }
         stopping->release();
     }
     deviceState->device = nullptr;
@@ -241,11 +281,7 @@ kern_return_t IOServiceGetMatchingServices(mach_port_t, CFDictionaryRef matching
     handle->kind = Handle::kIterator;
     {
         std::lock_guard<std::mutex> lock(w.mutex);
-        // The dext's service is an IOUserService whose name is its IOUserClass.
-        bool matches = w.driver != nullptr && w.driver->HostState()->registered &&
-                       (matching->byName ? matching->name == gHostPersonality.userClass
-                                         : (matching->name == "IOUserService" || matching->name == "IOService"));
-        if (matches) {
+        if (w.driver != nullptr && Matches(matching->name, matching->byName, w.driver)) {
             w.driver->retain();
             handle->services.push_back(w.driver);
         }
@@ -266,15 +302,60 @@ io_service_t IOServiceGetMatchingService(mach_port_t mainPort, CFDictionaryRef m
     return service;
 }
 
+kern_return_t IOServiceAddMatchingNotification(IONotificationPortRef notifyPort, const io_name_t notificationType,
+                                               CFDictionaryRef matching, IOServiceMatchingCallback callback,
+                                               void *refCon, io_iterator_t *notification)
+{
+    bool first = strcmp(notificationType, kIOFirstMatchNotification) == 0 ||
+                 strcmp(notificationType, kIOMatchedNotification) == 0 ||
+                 strcmp(notificationType, kIOPublishNotification) == 0 ||
+                 strcmp(notificationType, kIOFirstPublishNotification) == 0;
+    bool terminated = strcmp(notificationType, kIOTerminatedNotification) == 0;
+    if (notifyPort == nullptr || matching == nullptr || callback == nullptr || notification == nullptr ||
+        (!first && !terminated)) {
+        if (matching != nullptr) {
+            CFRelease(matching);
+        }
+        return kIOReturnBadArgument;
+    }
+    auto handle = std::make_shared<Handle>();
+    handle->kind = Handle::kIterator;
+    handle->notification = true;
+    handle->terminations = terminated;
+    handle->name = matching->name;
+    handle->byName = matching->byName;
+    handle->port = notifyPort->port;
+    handle->callback = callback;
+    handle->refcon = refCon;
+    CFRelease(matching);
+    World &w = TheWorld();
+    {
+        // Services that already match are in the iterator at once (the caller iterates to arm it).
+        std::lock_guard<std::mutex> lock(w.mutex);
+        if (first && w.driver != nullptr && Matches(handle->name, handle->byName, w.driver)) {
+            w.driver->retain();
+            handle->services.push_back(w.driver);
+        }
+    }
+    *notification = AddHandle(handle);
+    return kIOReturnSuccess;
+}
+
 io_object_t IOIteratorNext(io_iterator_t iterator)
 {
     std::shared_ptr<Handle> handle = FindHandle(iterator);
-    if (handle == nullptr || handle->kind != Handle::kIterator || handle->next >= handle->services.size()) {
+    if (handle == nullptr || handle->kind != Handle::kIterator) {
         return IO_OBJECT_NULL;
     }
     auto service = std::make_shared<Handle>();
     service->kind = Handle::kService;
-    service->service = handle->services[handle->next++];
+    {
+        std::lock_guard<std::mutex> lock(TheWorld().mutex);
+        if (handle->next >= handle->services.size()) {
+            return IO_OBJECT_NULL;
+        }
+        service->service = handle->services[handle->next++];
+    }
     service->service->retain();
     return AddHandle(service);
 }
@@ -628,33 +709,33 @@ void IONotificationPortSetDispatchQueue(IONotificationPortRef notify, dispatch_q
 
 namespace {
 
-struct AsyncMessage {
-    HostAsyncReference reference;
-    IOReturn status;
-    uint32_t count;
-    uint64_t data[kIOUserClientAsyncArgumentsCountMax];
+struct PortMessage {
+    mach_port_t port;
+    std::function<void()> work;
 };
 
-void RunAsyncMessage(void *context)
+void RunPortMessage(void *context)
 {
-    std::unique_ptr<AsyncMessage> message(static_cast<AsyncMessage *>(context));
+    std::unique_ptr<PortMessage> message(static_cast<PortMessage *>(context));
     {
         // A message to a port destroyed meanwhile is dropped, as Mach does.
         World &w = TheWorld();
         std::lock_guard<std::mutex> lock(w.mutex);
-        if (w.ports.find(message->reference.wakePort) == w.ports.end()) {
+        if (w.ports.find(message->port) == w.ports.end()) {
             return;
         }
     }
-    void *args[kIOUserClientAsyncArgumentsCountMax];
-    for (uint32_t i = 0; i < message->count; i++) {
-        args[i] = reinterpret_cast<void *>(message->data[i]);
+    message->work();
+}
+
+// Called with w.mutex held. The work runs on the port's dispatch queue.
+void PostToPortLocked(World &w, mach_port_t port, std::function<void()> work)
+{
+    auto it = w.ports.find(port);
+    if (it == w.ports.end() || it->second->queue == nullptr) {
+        return;
     }
-    auto callback = reinterpret_cast<IOAsyncCallback>(message->reference.reference[kIOAsyncCalloutFuncIndex]);
-    if (callback != nullptr) {
-        callback(reinterpret_cast<void *>(message->reference.reference[kIOAsyncCalloutRefconIndex]), message->status,
-                 args, message->count);
-    }
+    dispatch_async_f(it->second->queue, new PortMessage{ port, std::move(work) }, &RunPortMessage);
 }
 
 } // namespace
@@ -662,26 +743,22 @@ void RunAsyncMessage(void *context)
 void HostDeliverAsyncCompletion(const HostAsyncReference *reference, IOReturn status, const uint64_t *data,
                                 uint32_t count)
 {
-    World &w = TheWorld();
-    dispatch_queue_t queue = nullptr;
-    {
-        std::lock_guard<std::mutex> lock(w.mutex);
-        auto it = w.ports.find(reference->wakePort);
-        if (it == w.ports.end() || it->second->queue == nullptr) {
-            return;
+    std::vector<uint64_t> values(data, data + count);
+    HostAsyncReference ref = *reference;
+    auto work = [ref, status, values] {
+        void *args[kIOUserClientAsyncArgumentsCountMax];
+        for (size_t i = 0; i < values.size(); i++) {
+            args[i] = reinterpret_cast<void *>(values[i]);
         }
-        queue = it->second->queue;
-        dispatch_retain(queue);
-    }
-    auto *message = new AsyncMessage;
-    message->reference = *reference;
-    message->status = status;
-    message->count = count;
-    if (count > 0) {
-        memcpy(message->data, data, count * sizeof(uint64_t));
-    }
-    dispatch_async_f(queue, message, &RunAsyncMessage);
-    dispatch_release(queue);
+        auto callback = reinterpret_cast<IOAsyncCallback>(ref.reference[kIOAsyncCalloutFuncIndex]);
+        if (callback != nullptr) {
+            callback(reinterpret_cast<void *>(ref.reference[kIOAsyncCalloutRefconIndex]), status, args,
+                     static_cast<uint32_t>(values.size()));
+        }
+    };
+    World &w = TheWorld();
+    std::lock_guard<std::mutex> lock(w.mutex);
+    PostToPortLocked(w, ref.wakePort, std::move(work));
 }
 
 // Test hooks

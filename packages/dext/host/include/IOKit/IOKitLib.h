@@ -75,6 +75,18 @@ io_service_t IOServiceGetMatchingService(mach_port_t mainPort, CFDictionaryRef m
 io_object_t IOIteratorNext(io_iterator_t iterator);
 kern_return_t IOObjectRelease(io_object_t object);
 
+/* Matching notifications (IOKitKeys.h): the iterator holds the services of each event; the callback
+ * runs on the notification port's dispatch queue and must iterate to see them. */
+#define kIOPublishNotification "IOServicePublish"
+#define kIOFirstPublishNotification "IOServiceFirstPublish"
+#define kIOMatchedNotification "IOServiceMatched"
+#define kIOFirstMatchNotification "IOServiceFirstMatch"
+#define kIOTerminatedNotification "IOServiceTerminate"
+typedef void (*IOServiceMatchingCallback)(void *refcon, io_iterator_t iterator);
+kern_return_t IOServiceAddMatchingNotification(IONotificationPortRef notifyPort, const io_name_t notificationType,
+                                               CFDictionaryRef matching, IOServiceMatchingCallback callback,
+                                               void *refCon, io_iterator_t *notification);
+
 kern_return_t IOServiceOpen(io_service_t service, task_port_t owningTask, uint32_t type, io_connect_t *connect);
 kern_return_t IOServiceClose(io_connect_t connect);
 
