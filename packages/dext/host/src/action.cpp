@@ -61,11 +61,6 @@ kern_return_t OSAction::Cancel(OSActionCancelHandler handler)
     return kIOReturnSuccess;
 }
 
-kern_return_t OSAction::SetAbortedHandler(OSActionAbortedHandler)
-{
-    return kIOReturnUnsupported;
-}
-
 bool OSAction::HostDeliver(const void *arguments, size_t size, void (*done)(void *context), void *context)
 {
     if (state->cancelled) {
@@ -94,11 +89,6 @@ OSObject *OSAction::HostTarget() const
 uint64_t OSAction::HostMsgID() const
 {
     return state->msgid;
-}
-
-bool OSAction::HostIsCancelled() const
-{
-    return state->cancelled;
 }
 
 void OSAction::free()

@@ -36,16 +36,6 @@ void IODispatchQueue::DispatchSync(IODispatchBlock block)
     queue->Sync([block] { block(); });
 }
 
-void IODispatchQueue::DispatchAsync_f(void *context, IODispatchFunction function)
-{
-    queue->Async([context, function] { function(context); });
-}
-
-void IODispatchQueue::DispatchSync_f(void *context, IODispatchFunction function)
-{
-    queue->Sync([context, function] { function(context); });
-}
-
 bool IODispatchQueue::OnQueue()
 {
     return queue->OnQueue();

@@ -99,17 +99,6 @@ uint8_t IOUSBGetEndpointAddress(const IOUSBEndpointDescriptor *descriptor)
     return descriptor->bEndpointAddress & kIOUSBEndpointDescriptorEndpointAddressMask;
 }
 
-uint8_t IOUSBGetEndpointNumber(const IOUSBEndpointDescriptor *descriptor)
-{
-    return descriptor->bEndpointAddress & kIOUSBEndpointDescriptorNumber;
-}
-
-uint8_t IOUSBGetEndpointDirection(const IOUSBEndpointDescriptor *descriptor)
-{
-    return (descriptor->bEndpointAddress & kIOUSBEndpointDescriptorDirection) ? kIOUSBEndpointDirectionIn
-                                                                              : kIOUSBEndpointDirectionOut;
-}
-
 uint8_t IOUSBGetEndpointType(const IOUSBEndpointDescriptor *descriptor)
 {
     return descriptor->bmAttributes & kIOUSBEndpointDescriptorTransferType;

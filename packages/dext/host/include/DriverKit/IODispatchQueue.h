@@ -5,7 +5,6 @@
 #include <DriverKit/OSObject.h>
 
 typedef void (^IODispatchBlock)(void);
-typedef void (*IODispatchFunction)(void *context);
 typedef void (^IODispatchQueueCancelHandler)(void);
 
 enum {
@@ -22,8 +21,6 @@ public:
                                 IODispatchQueue **queue);
     void DispatchAsync(IODispatchBlock block);
     void DispatchSync(IODispatchBlock block);
-    void DispatchAsync_f(void *context, IODispatchFunction function);
-    void DispatchSync_f(void *context, IODispatchFunction function);
     bool OnQueue();
     kern_return_t Cancel(IODispatchQueueCancelHandler handler);
 

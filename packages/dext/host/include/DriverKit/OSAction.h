@@ -8,7 +8,6 @@
 #include <DriverKit/OSObject.h>
 
 typedef void (^OSActionCancelHandler)(void);
-typedef void (^OSActionAbortedHandler)(void);
 
 #define OSAction_Create_ID 0xaa1fc3ce85ce5497ULL
 
@@ -20,7 +19,6 @@ public:
                                 size_t referenceSize, OSAction **action);
     void *GetReference();
     kern_return_t Cancel(OSActionCancelHandler handler);
-    kern_return_t SetAbortedHandler(OSActionAbortedHandler handler);
 
     /* Host only. Deliver arguments (a method's _Msg struct) to the target on its queue; the action
      * and arguments are copied into the delivery; done(context) runs after it. Returns false, and
@@ -28,7 +26,6 @@ public:
     bool HostDeliver(const void *arguments, size_t size, void (*done)(void *context), void *context);
     OSObject *HostTarget() const;
     uint64_t HostMsgID() const;
-    bool HostIsCancelled() const;
 
 protected:
     void free() override;

@@ -16,8 +16,6 @@ const IOUSBEndpointDescriptor *IOUSBGetNextEndpointDescriptor(
     const IOUSBConfigurationDescriptor *configurationDescriptor,
     const IOUSBInterfaceDescriptor *interfaceDescriptor, const IOUSBDescriptorHeader *currentDescriptor);
 uint8_t IOUSBGetEndpointAddress(const IOUSBEndpointDescriptor *descriptor);
-uint8_t IOUSBGetEndpointNumber(const IOUSBEndpointDescriptor *descriptor);
-uint8_t IOUSBGetEndpointDirection(const IOUSBEndpointDescriptor *descriptor);
 uint8_t IOUSBGetEndpointType(const IOUSBEndpointDescriptor *descriptor);
 uint16_t IOUSBGetEndpointMaxPacketSize(uint32_t usbDeviceSpeed, const IOUSBEndpointDescriptor *descriptor);
 
