@@ -36,6 +36,7 @@ export type CompletionStatus =
 
 /** What a backend reports when a transfer ends. */
 export interface Completion {
+  /** How the transfer ended. */
   readonly status: CompletionStatus;
   /** Bytes actually moved: received into the slot or buffer (IN) or sent (OUT). */
   readonly bytes: number;
@@ -55,7 +56,9 @@ export interface Completion {
  */
 export type TransferRequest =
   | {
+      /** Through a mapped slot. */
       readonly path: 'mapped';
+      /** Which of {@link BackendPipe.slots} holds (OUT) or receives (IN) the data. */
       readonly slot: number;
       /** Bytes to send (OUT) or the most to receive (IN), at most the slot's capacity. */
       readonly length: number;
@@ -65,10 +68,15 @@ export type TransferRequest =
       readonly zlp: boolean;
     }
   | {
+      /** Straight from or into the caller's buffer. */
       readonly path: 'descriptor';
+      /** The caller's memory: the data to send (OUT) or where the data lands (IN). */
       readonly buffer: Uint8Array;
+      /** Bytes to send (OUT) or the most to receive (IN), at least {@link BackendPipe.descriptorMinLength}. */
       readonly length: number;
+      /** Milliseconds; 0 waits forever. */
       readonly timeout: number;
+      /** OUT only: end the transfer with a zero-length packet when it fills its last packet. */
       readonly zlp: boolean;
     };
 
@@ -98,9 +106,13 @@ export interface TransferHandle {
  *   every callback has run.
  */
 export interface BackendPipe {
+  /** `'in'` (device to host) or `'out'`. */
   readonly direction: Direction;
+  /** The endpoint number, 1 to 15. */
   readonly endpointNumber: number;
+  /** `'bulk'` or `'interrupt'`. */
   readonly type: EndpointType;
+  /** The endpoint's wMaxPacketSize. */
   readonly packetSize: number;
   /**
    * The mapped path's memory: one view per slot, each {@link MAPPED_TRANSFER_MAX} bytes long,
@@ -109,6 +121,10 @@ export interface BackendPipe {
   readonly slots: readonly Uint8Array[];
   /** The smallest length the descriptor path accepts here (4097 under IOKit's rule). */
   readonly descriptorMinLength: number;
+  /**
+   * Starts one transfer. The backend reads `request` during the call and keeps nothing of it.
+   * Throws nothing for a transfer the device refuses: every outcome arrives through `onComplete`.
+   */
   submit(request: TransferRequest, onComplete: (completion: Completion) => void): TransferHandle;
   /** Clears a halt on the endpoint (CLEAR_FEATURE(ENDPOINT_HALT)) and resets its data toggle. */
   clearHalt(): Promise<void>;
@@ -118,11 +134,13 @@ export interface BackendPipe {
 
 /** The outcome of a control transfer. */
 export interface ControlCompletion {
+  /** How the transfer ended; a request the device refuses is `'stall'`. */
   readonly status: CompletionStatus;
   /** IN: the bytes received; OUT: empty. */
   readonly data: Uint8Array;
   /** OUT: bytes sent; IN: bytes received. */
   readonly bytes: number;
+  /** Set for `'error'` (and optionally others): what the layer below said. */
   readonly message?: string;
 }
 
@@ -132,9 +150,13 @@ export interface BackendDevice {
   readonly descriptor: DeviceDescriptor;
   /** The active configuration's value, or `null` when unconfigured. */
   readonly configurationValue: number | null;
+  /** Sets the active configuration (SET_CONFIGURATION). */
   selectConfiguration(configurationValue: number): Promise<void>;
+  /** Claims an interface for this process; rejects with `AccessError` when another driver holds it. */
   claimInterface(interfaceNumber: number): Promise<void>;
+  /** Gives a claimed interface back. */
   releaseInterface(interfaceNumber: number): Promise<void>;
+  /** Selects an alternate setting of a claimed interface (SET_INTERFACE). */
   selectAlternateInterface(interfaceNumber: number, alternateSetting: number): Promise<void>;
   /** Reads string descriptor `index` (US English) as text. */
   getString(index: number): Promise<string>;
@@ -164,12 +186,15 @@ export interface BackendDevice {
 export interface BackendDeviceInfo {
   /** Stable while the device stays attached; different after a re-attach. */
   readonly id: string;
+  /** The device descriptor, with the strings that could be read without opening the device. */
   readonly descriptor: DeviceDescriptor;
 }
 
 /** A hotplug event. */
 export interface BackendHotplugEvent {
+  /** `'attach'` when the device arrived, `'detach'` when it left. */
   readonly type: 'attach' | 'detach';
+  /** The device that arrived or left. */
   readonly device: BackendDeviceInfo;
 }
 

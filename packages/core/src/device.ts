@@ -62,14 +62,17 @@ export class Device {
     return this.#backend.descriptor;
   }
 
+  /** idVendor, from {@link Device.descriptor}. */
   get vendorId(): number {
     return this.descriptor.vendorId;
   }
 
+  /** idProduct, from {@link Device.descriptor}. */
   get productId(): number {
     return this.descriptor.productId;
   }
 
+  /** The serial number string, or `undefined` when the device has none. */
   get serialNumber(): string | undefined {
     return this.descriptor.serialNumber;
   }

@@ -7,6 +7,7 @@
 
 /** The base of every USB failure dextio reports. */
 export class UsbError extends Error {
+  /** Always `'UsbError'`, so that logs and `error.name` checks tell the classes apart. */
   override name = 'UsbError';
 }
 
@@ -15,26 +16,31 @@ export class UsbError extends Error {
  * Single transfers report a stall as `status: 'stall'`; streams, which cannot go on, error with this.
  */
 export class StallError extends UsbError {
+  /** Always `'StallError'`, so that logs and `error.name` checks tell the classes apart. */
   override name = 'StallError';
 }
 
 /** The device sent more data than the transfer asked for (babble). */
 export class OverflowError extends UsbError {
+  /** Always `'OverflowError'`, so that logs and `error.name` checks tell the classes apart. */
   override name = 'OverflowError';
 }
 
 /** The transfer did not complete within its `timeout`. */
 export class TimeoutError extends UsbError {
+  /** Always `'TimeoutError'`, so that logs and `error.name` checks tell the classes apart. */
   override name = 'TimeoutError';
 }
 
 /** The device went away. Every open Observable on it errors with this; the device must be opened again. */
 export class DisconnectedError extends UsbError {
+  /** Always `'DisconnectedError'`, so that logs and `error.name` checks tell the classes apart. */
   override name = 'DisconnectedError';
 }
 
 /** The transfer was cancelled: its subscriber unsubscribed, or the device or pipe was closed. */
 export class AbortedError extends UsbError {
+  /** Always `'AbortedError'`, so that logs and `error.name` checks tell the classes apart. */
   override name = 'AbortedError';
 }
 
@@ -43,16 +49,19 @@ export class AbortedError extends UsbError {
  * permission, or (macOS) the client lacks the dext's user-client entitlement.
  */
 export class AccessError extends UsbError {
+  /** Always `'AccessError'`, so that logs and `error.name` checks tell the classes apart. */
   override name = 'AccessError';
 }
 
 /** A source handed to `Pipe.writeFrom` produced chunks faster than its bounded queue could hold. */
 export class BackpressureError extends UsbError {
+  /** Always `'BackpressureError'`, so that logs and `error.name` checks tell the classes apart. */
   override name = 'BackpressureError';
 }
 
 /** A device or pipe was used after `close()`. It is a `TypeError`: the caller's code is wrong. */
 export class ClosedError extends TypeError {
+  /** Always `'ClosedError'`, so that logs and `error.name` checks tell the classes apart. */
   override name = 'ClosedError';
 }
 

@@ -23,6 +23,12 @@ export interface OutStreamPlan {
   readonly highWaterMark: number;
 }
 
+/**
+ * What {@link Pipe.writeFrom} writes: each chunk becomes one OUT transfer (at most
+ * {@link TRANSFER_LENGTH_MAX} bytes), its path chosen by its length. An AsyncIterable is pulled
+ * only when a write can start; an Observable pushes, and its chunks wait in a queue bounded by
+ * {@link WriteFromOptions.highWaterMark}.
+ */
 export type ChunkSource = Observable<Uint8Array> | AsyncIterable<Uint8Array>;
 
 export function outStream(core: PipeCore, source: ChunkSource, plan: OutStreamPlan): Observable<OutResult> {

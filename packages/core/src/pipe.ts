@@ -54,6 +54,7 @@ export class Pipe {
     return this.#core.backend.direction;
   }
 
+  /** The endpoint number, 1 to 15 (the address without its direction bit). */
   get endpointNumber(): number {
     return this.#core.backend.endpointNumber;
   }

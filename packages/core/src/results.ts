@@ -10,6 +10,7 @@ export type TransferStatus = 'ok' | 'stall' | 'babble';
 
 /** The result of an IN transfer. */
 export interface InResult {
+  /** `'ok'`, or `'stall'` / `'babble'`, which a single transfer reports here rather than as an error. */
   readonly status: TransferStatus;
   /** The bytes received; shorter than asked when the device ended the transfer early. */
   readonly data: Uint8Array;
@@ -23,6 +24,7 @@ export interface InResult {
  * until `release()` or the pipe's close.
  */
 export interface LeasedInResult extends InResult {
+  /** Always `'mapped'`: only a slot can be leased. */
   readonly path: 'mapped';
   /** Returns the slot to the pipe. Idempotent. */
   release(): void;
@@ -30,20 +32,27 @@ export interface LeasedInResult extends InResult {
 
 /** The result of an OUT transfer. */
 export interface OutResult {
+  /** `'ok'`, or `'stall'` / `'babble'`, which a single transfer reports here rather than as an error. */
   readonly status: TransferStatus;
+  /** Bytes the device accepted; less than the data's length when the transfer ended early. */
   readonly bytesWritten: number;
+  /** The path the transfer took. */
   readonly path: TransferPath;
 }
 
 /** The result of a control IN transfer. */
 export interface ControlInResult {
+  /** `'ok'`, or `'stall'` when the device refused the request, or `'babble'`. */
   readonly status: TransferStatus;
+  /** The bytes of the data stage; shorter than asked when the device sent less. */
   readonly data: Uint8Array;
 }
 
 /** The result of a control OUT transfer. */
 export interface ControlOutResult {
+  /** `'ok'`, or `'stall'` when the device refused the request, or `'babble'`. */
   readonly status: TransferStatus;
+  /** Bytes of the data stage the device accepted. */
   readonly bytesWritten: number;
 }
 

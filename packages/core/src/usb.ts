@@ -12,8 +12,11 @@ import { checkInteger } from './validate.js';
 
 /** Which devices a call means; every given field must match. */
 export interface DeviceFilter {
+  /** idVendor, 0 to 0xffff. */
   readonly vendorId?: number;
+  /** idProduct, 0 to 0xffff. */
   readonly productId?: number;
+  /** The iSerialNumber string, compared exactly. */
   readonly serialNumber?: string;
 }
 
@@ -21,12 +24,15 @@ export interface DeviceFilter {
 export interface DeviceInfo {
   /** The backend's name for the device while it stays attached. */
   readonly id: string;
+  /** The device descriptor, with the strings the backend could read without opening the device. */
   readonly descriptor: DeviceDescriptor;
 }
 
 /** A device arriving or leaving. */
 export interface HotplugEvent {
+  /** `'attach'` when the device arrived, `'detach'` when it left. */
   readonly type: 'attach' | 'detach';
+  /** The device that arrived or left. */
   readonly device: DeviceInfo;
 }
 
@@ -35,8 +41,7 @@ export interface HotplugEvent {
  *
  * @example
  * ```ts
- * import { Usb } from '@dextio/core';
- * import { libusb } from '@dextio/core/libusb';
+ * import { Usb, libusb } from '@dextio/core';
  * const usb = new Usb(await libusb());
  * usb.devices().subscribe((list) => console.log(list.length, 'devices'));
  * const device = await usb.open({ vendorId: 0x0525, productId: 0xa4a0 });
@@ -46,6 +51,7 @@ export class Usb {
   readonly #events: Observable<HotplugEvent>;
   readonly #devices: Observable<readonly DeviceInfo[]>;
 
+  /** @param backend - what moves the bytes; kept as {@link Usb.backend}. */
   constructor(readonly backend: Backend) {
     this.#events = new Observable<HotplugEvent>((subscriber) =>
       backend.watch((event) => subscriber.next(event)),
