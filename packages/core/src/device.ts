@@ -129,7 +129,11 @@ export class Device {
     this.#claimed.set(interfaceNumber, 0);
   }
 
-  /** Closes the interface's pipes and gives the interface back. */
+  /**
+   * Closes the interface's pipes and gives the interface back.
+   *
+   * @throws RangeError when the interface is not claimed; {@link ClosedError} after close.
+   */
   async releaseInterface(interfaceNumber: number): Promise<void> {
     this.#assertUsable('releaseInterface');
     this.#claimedInterface(interfaceNumber);
@@ -155,7 +159,12 @@ export class Device {
     this.#claimed.set(interfaceNumber, alternateSetting);
   }
 
-  /** Reads string descriptor `index` (1 to 255) as text. */
+  /**
+   * Reads string descriptor `index` (1 to 255) as text.
+   *
+   * @throws TypeError / RangeError for a bad index; {@link ClosedError} after close;
+   *   `DisconnectedError` once the device is gone.
+   */
   async getString(index: number): Promise<string> {
     this.#assertUsable('getString');
     checkInteger('index', index, 1, 255);
@@ -166,6 +175,14 @@ export class Device {
    * A control IN transfer on endpoint 0 of up to `length` bytes (0 to 65535).
    *
    * @returns a cold Observable of one {@link ControlInResult}; a stall is `status: 'stall'`.
+   *   It errors with `TimeoutError` (after {@link CONTROL_TIMEOUT_DEFAULT} ms unless
+   *   `options.timeout` says otherwise), `DisconnectedError` or `AbortedError`.
+   * @throws TypeError / RangeError for a bad setup or length; {@link ClosedError} after close.
+   * @example
+   * ```ts
+   * const setup = { requestType: 'vendor', recipient: 'device', request: 0x5c, value: 0, index: 0 } as const;
+   * const { status, data } = await firstValueFrom(device.controlIn(setup, 64));
+   * ```
    */
   controlIn(setup: ControlSetup, length: number, options: ControlOptions = {}): Observable<ControlInResult> {
     checkSetup(setup);
@@ -176,7 +193,8 @@ export class Device {
   /**
    * A control OUT transfer on endpoint 0 with an optional payload of up to 65535 bytes.
    *
-   * @returns a cold Observable of one {@link ControlOutResult}.
+   * @returns a cold Observable of one {@link ControlOutResult}; it errors as {@link Device.controlIn} does.
+   * @throws TypeError / RangeError for a bad setup or data; {@link ClosedError} after close.
    */
   controlOut(
     setup: ControlSetup,

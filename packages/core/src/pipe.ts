@@ -98,7 +98,17 @@ export class Pipe {
    * Reads up to `length` (at most {@link MAPPED_TRANSFER_MAX}) bytes into a mapped slot and hands
    * out the slot itself instead of a copy. Call `release()` on the result when done with `data`.
    *
-   * @throws RangeError when `length` exceeds a slot.
+   * @throws RangeError when `length` exceeds a slot; TypeError for an OUT pipe;
+   *   {@link ClosedError} after close.
+   * @example
+   * ```ts
+   * const lease = await firstValueFrom(pipe.readLeased(512));
+   * try {
+   *   handle(lease.data); // a view of the slot: no copy
+   * } finally {
+   *   lease.release();
+   * }
+   * ```
    */
   readLeased(length: number, options: Omit<TransferOptions, 'path'> = {}): Observable<LeasedInResult> {
     const spec = this.#inSpec('readLeased', length, { ...options, path: 'mapped' });
@@ -146,12 +156,20 @@ export class Pipe {
     }));
   }
 
-  /** `read` as a Promise (WebUSB's name). */
+  /**
+   * `read` as a Promise (WebUSB's name).
+   *
+   * @throws as {@link Pipe.read}; the Promise rejects where the Observable errors.
+   */
   transferIn(length: number, options?: TransferOptions): Promise<InResult> {
     return firstValueFrom(this.read(length, options));
   }
 
-  /** `write` as a Promise (WebUSB's name). */
+  /**
+   * `write` as a Promise (WebUSB's name).
+   *
+   * @throws as {@link Pipe.write}; the Promise rejects where the Observable errors.
+   */
   transferOut(data: Uint8Array | ArrayBufferView | ArrayBuffer, options?: WriteOptions): Promise<OutResult> {
     return firstValueFrom(this.write(data, options));
   }
@@ -162,7 +180,20 @@ export class Pipe {
    * idle again once {@link drained} resolves. A stall errors the stream with `StallError`, babble
    * with `OverflowError`.
    *
-   * @throws TypeError / RangeError for bad options or an OUT pipe.
+   * @throws TypeError / RangeError for bad options or an OUT pipe; {@link ClosedError} after close.
+   *   The stream errors with `StallError`, `OverflowError`, `TimeoutError`, `DisconnectedError`
+   *   or `AbortedError`.
+   * @example
+   * ```ts
+   * // 64 MiB in 64 KiB transfers, 8 queued; take() unsubscribes, which aborts the rest
+   * const bytes = await lastValueFrom(
+   *   pipe.stream({ transferSize: 65536, inFlight: 8 }).pipe(
+   *     take(1024),
+   *     reduce((sum, chunk) => sum + chunk.length, 0),
+   *   ),
+   * );
+   * await pipe.drained();
+   * ```
    */
   stream(options: StreamOptions): Observable<Uint8Array> {
     this.#require('in', 'stream');
@@ -177,7 +208,20 @@ export class Pipe {
    * {@link OutResult} per chunk in order; completes when the source has completed and every write
    * is done. Unsubscribing aborts the writes and stops the source.
    *
-   * @throws TypeError / RangeError for bad options or an IN pipe.
+   * An AsyncIterable source is pulled only when a write can start; an Observable source cannot be
+   * paused, so its chunks wait in a queue of at most `highWaterMark` chunks, past which the write
+   * errors with `BackpressureError`.
+   *
+   * @throws TypeError / RangeError for bad options, a source that is neither an Observable nor an
+   *   AsyncIterable, or an IN pipe; {@link ClosedError} after close. The Observable errors with the
+   *   first failed write's error (`StallError`, `TimeoutError`, ...) or the source's own error.
+   * @example
+   * ```ts
+   * import { createReadStream } from 'node:fs';
+   * // A Readable is an AsyncIterable of Buffers: read 64 KiB at a time, as the pipe takes them.
+   * const file = createReadStream('capture.bin', { highWaterMark: 65536 });
+   * await lastValueFrom(pipe.writeFrom(file, { inFlight: 4 }));
+   * ```
    */
   writeFrom(source: ChunkSource, options: WriteFromOptions = {}): Observable<OutResult> {
     this.#require('out', 'writeFrom');
@@ -199,6 +243,11 @@ export class Pipe {
    * Clears a halt (stall) on the endpoint and resets its data toggle.
    *
    * @throws {@link ClosedError} after close; rejects with `DisconnectedError` when the device is gone.
+   * @example
+   * ```ts
+   * const result = await pipe.transferIn(512);
+   * if (result.status === 'stall') await pipe.clearHalt();
+   * ```
    */
   async clearHalt(): Promise<void> {
     this.#core.assertOpen('clearHalt');

@@ -67,7 +67,11 @@ export class Usb {
     );
   }
 
-  /** The attached devices that match `filter`. */
+  /**
+   * The attached devices that match `filter`.
+   *
+   * @throws TypeError / RangeError for a bad filter.
+   */
   async list(filter: DeviceFilter = {}): Promise<DeviceInfo[]> {
     checkFilter(filter);
     return (await this.backend.list()).filter((device) => matches(device.descriptor, filter));
@@ -76,6 +80,13 @@ export class Usb {
   /**
    * Attach and detach events from the moment of subscription. Hot and shared: one watch on the
    * backend however many subscribe.
+   *
+   * @example
+   * ```ts
+   * usb.hotplug()
+   *   .pipe(filter((event) => event.type === 'attach' && event.device.descriptor.vendorId === 0x0525))
+   *   .subscribe(async (event) => use(await usb.open(event.device)));
+   * ```
    */
   hotplug(): Observable<HotplugEvent> {
     return this.#events;
