@@ -67,12 +67,16 @@ function ensureChromium(): { path: string } | { reason: string } {
   const found = findChromium();
   if (found) return { path: found };
   if (process.platform !== 'linux' || process.getuid?.() !== 0 || !existsSync('/usr/bin/apt-get')) {
-    return { reason: 'chromium is not installed, and installing it needs root and apt-get (set DEXTIO_CHROMIUM to a chromium binary)' };
+    return {
+      reason: 'chromium is not installed, and installing it needs root and apt-get (DEXTIO_CHROMIUM names a binary)',
+    };
   }
   console.log('      installing chromium with apt-get ...');
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   const update = spawnSync('apt-get', ['update', '-qq'], { env, encoding: 'utf8', timeout: 300_000 });
-  const install = spawnSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'chromium'], {
+  // Without recommends, Chromium comes with no fonts: fonts-liberation gives the pages their text.
+  const packages = ['chromium', 'fonts-liberation'];
+  const install = spawnSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...packages], {
     env,
     encoding: 'utf8',
     timeout: 600_000,
@@ -131,9 +135,11 @@ describe('the documentation site in a browser', function () {
     // Build the site from the sources as they are now; typedoc fails on any warning.
     await rm(SITE, { recursive: true, force: true });
     const typedoc = join(ROOT, 'node_modules/.bin/typedoc');
-    await promisify(execFile)(typedoc, [], { cwd: ROOT, maxBuffer: 16 << 20 }).catch((error: { stdout?: string; stderr?: string }) => {
-      throw new Error(`typedoc failed:\n${error.stdout ?? ''}${error.stderr ?? ''}`);
-    });
+    await promisify(execFile)(typedoc, [], { cwd: ROOT, maxBuffer: 16 << 20 }).catch(
+      (error: { stdout?: string; stderr?: string }) => {
+        throw new Error(`typedoc failed:\n${error.stdout ?? ''}${error.stderr ?? ''}`);
+      },
+    );
     const config = JSON.parse(await readFile(join(ROOT, 'typedoc.json'), 'utf8')) as { projectDocuments?: string[] };
     guides = (await readdir(join(SITE, 'documents'))).filter((name) => name.endsWith('.html')).sort();
     expect(guides, 'one page per guide in typedoc.json').to.have.length(config.projectDocuments?.length ?? -1);
@@ -159,7 +165,9 @@ describe('the documentation site in a browser', function () {
       if (message.type() === 'error') problems.push(`console error: ${message.text()}`);
     });
     page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-    page.on('requestfailed', (request) => problems.push(`request failed: ${request.url()} (${request.failure()?.errorText})`));
+    page.on('requestfailed', (request) => {
+      problems.push(`request failed: ${request.url()} (${request.failure()?.errorText})`);
+    });
     page.on('response', (response) => {
       if (response.status() >= 400) problems.push(`HTTP ${response.status()}: ${response.url()}`);
     });
@@ -206,7 +214,8 @@ describe('the documentation site in a browser', function () {
         broken.push(`${link.from} -> ${link.url}: no such file`);
         continue;
       }
-      if (link.isAnchor && hash !== '' && !new RegExp(`\\s(id|name)="${hash.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}"`).test(body)) {
+      const escaped = hash.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+      if (link.isAnchor && hash !== '' && !new RegExp(`\\s(id|name)="${escaped}"`).test(body)) {
         broken.push(`${link.from} -> ${link.url}: no element with id '${hash}'`);
       }
     }
