@@ -10,7 +10,7 @@
 import { Observable, type Subscriber } from 'rxjs';
 import type { Completion, TransferHandle } from './backend.js';
 import { errorForStatus } from './errors.js';
-import { NO_SLOT, type PipeCore } from './pipe-core.js';
+import { copyOut, NO_SLOT, type PipeCore } from './pipe-core.js';
 import type { TransferPath } from './planner.js';
 
 export interface InStreamPlan {
@@ -125,7 +125,7 @@ class InStream {
       chunk =
         slot === NO_SLOT
           ? lane.buffer!.subarray(0, completion.bytes)
-          : this.core.backend.slots[slot]!.slice(0, completion.bytes);
+          : copyOut(this.core.backend.slots[slot]!, completion.bytes);
     }
     if (slot !== NO_SLOT) this.core.pool.release(slot);
     if (!this.#active) return;

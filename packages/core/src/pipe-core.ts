@@ -25,6 +25,14 @@ export interface TransferSpec {
 /** Called once per started transfer; `slot` is -1 on the descriptor path. */
 export type TransferDone = (completion: Completion, slot: number) => void;
 
+/**
+ * Copies the first `length` bytes of a slot. (`slice` will not do: a backend may hand out a Node
+ * Buffer, whose `slice` is a view.)
+ */
+export function copyOut(slot: Uint8Array, length: number): Uint8Array {
+  return new Uint8Array(slot.subarray(0, length));
+}
+
 /** The slot number a pool waiter receives when the pipe goes away while it waits. */
 export const NO_SLOT = -1;
 

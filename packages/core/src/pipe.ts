@@ -10,7 +10,7 @@ import type { Direction, EndpointType } from './descriptors.js';
 import { ClosedError, type DisconnectedError, errorForStatus } from './errors.js';
 import { inStream } from './in-stream.js';
 import { outStream, type ChunkSource } from './out-stream.js';
-import { NO_SLOT, PipeCore, type TransferSpec } from './pipe-core.js';
+import { copyOut, NO_SLOT, PipeCore, type TransferSpec } from './pipe-core.js';
 import { MAPPED_TRANSFER_MAX, planPath, type TransferPath } from './planner.js';
 import {
   IN_FLIGHT_MAX,
@@ -89,7 +89,7 @@ export class Pipe {
       data:
         slot === NO_SLOT
           ? spec.buffer!.subarray(0, completion.bytes)
-          : this.#core.backend.slots[slot]!.slice(0, completion.bytes),
+          : copyOut(this.#core.backend.slots[slot]!, completion.bytes),
       path: spec.path,
     }));
   }

@@ -246,7 +246,8 @@ class FakePipe implements BackendPipe {
   readonly type = 'bulk' as const;
   readonly packetSize = PACKET_SIZE;
   readonly descriptorMinLength = MAPPED_TRANSFER_MAX + 1;
-  readonly slots = Array.from({ length: FAKE_SLOTS_PER_PIPE }, () => new Uint8Array(MAPPED_TRANSFER_MAX));
+  // Node Buffers, as a native backend may hand out: their `slice` is a view, not a copy.
+  readonly slots = Array.from({ length: FAKE_SLOTS_PER_PIPE }, () => Buffer.alloc(MAPPED_TRANSFER_MAX));
   readonly #queue: Pending[] = [];
   #scheduled = false;
   #closed = false;
@@ -324,7 +325,7 @@ class FakePipe implements BackendPipe {
         continue;
       }
       if (this.direction === 'out') {
-        const data = this.#bytesOf(pending.request).slice(0, pending.request.length);
+        const data = new Uint8Array(this.#bytesOf(pending.request).subarray(0, pending.request.length));
         if (model.isLoopback) {
           model.loop(data, pending.request.zlp);
           this.#gadget.wakeIn();
