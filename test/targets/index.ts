@@ -4,9 +4,11 @@
  */
 import type { Target } from '../conformance/target.js';
 import { fakeTarget } from './fake/target.js';
+import { libusbTarget } from './libusb/target.js';
 
 const factories: Record<string, () => Promise<Target>> = {
   fake: async () => fakeTarget(),
+  libusb: libusbTarget,
 };
 
 export function targetNames(): string[] {

@@ -42,6 +42,7 @@ export {
   TimeoutError,
   UsbError,
 } from './errors.js';
+export { libusb } from './backends/libusb/index.js';
 export type { ChunkSource } from './out-stream.js';
 export { Pipe } from './pipe.js';
 export { MAPPED_TRANSFER_MAX, planPath, TRANSFER_LENGTH_MAX, type TransferPath } from './planner.js';
