@@ -1,0 +1,39 @@
+{
+  "targets": [
+    {
+      "target_name": "dextio_native",
+      "sources": ["src/addon.cc", "src/connection.cc"],
+      "include_dirs": [
+        "<!(node -p \"require('node-addon-api').include_dir\")",
+        "../dext/include"
+      ],
+      "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],
+      "cflags!": ["-fno-exceptions"],
+      "cflags_cc!": ["-fno-exceptions", "-fno-rtti"],
+      "conditions": [
+        ["OS=='mac'", {
+          "libraries": ["-framework IOKit", "-framework CoreFoundation"],
+          "xcode_settings": {
+            "GCC_ENABLE_CPP_EXCEPTIONS": "YES",
+            "GCC_ENABLE_CPP_RTTI": "YES",
+            "CLANG_CXX_LANGUAGE_STANDARD": "c++17",
+            "CLANG_CXX_LIBRARY": "libc++",
+            "MACOSX_DEPLOYMENT_TARGET": "12.0"
+          }
+        }],
+        ["OS=='linux'", {
+          "include_dirs": ["../dext/host/include"],
+          "defines": ["DEXTIO_HOST_RUNTIME"],
+          "cflags_cc": ["-std=c++17", "-fexceptions", "-frtti"],
+          "libraries": [
+            "-Wl,--whole-archive",
+            "<(module_root_dir)/../dext/build/libdextio_host.a",
+            "-Wl,--no-whole-archive",
+            "-lBlocksRuntime",
+            "-pthread"
+          ]
+        }]
+      ]
+    }
+  ]
+}

@@ -1,0 +1,245 @@
+/**
+ * The addon against the host runtime (Linux): argument checks, both data paths, faults, and the
+ * live-object counts back to their baseline after streaming.
+ */
+import { createRequire } from 'node:module';
+import { expect } from 'chai';
+import type * as Native from '../index.js';
+
+const native = createRequire(import.meta.url)('../index.cjs') as typeof Native;
+const host = native.host!;
+
+const IN = 0x81;
+const OUT = 0x01;
+const kIOReturnAborted = 0xe00002eb | 0;
+const kIOReturnTimeout = 0xe00002d6 | 0;
+const kIOReturnOverrun = 0xe00002e8 | 0;
+const kUSBHostReturnPipeStalled = 0xe0005000 | 0;
+const kIOReturnNoDevice = 0xe00002c0 | 0;
+
+interface Done {
+  tag: number;
+  status: number;
+  bytes: number;
+}
+
+/** A connection whose completions are collected, with a promise per tag. */
+function connect() {
+  const waiting = new Map<number, (done: Done) => void>();
+  const batches: number[] = [];
+  const connection = new native.Connection((batch) => {
+    batches.push(batch.length / 4);
+    for (let i = 0; i < batch.length; i += 4) {
+      const done = { tag: batch[i]!, status: batch[i + 1]!, bytes: batch[i + 2]! };
+      waiting.get(done.tag)?.(done);
+      waiting.delete(done.tag);
+    }
+  });
+  const completion = (tag: number) => new Promise<Done>((resolve) => waiting.set(tag, resolve));
+  return { connection, completion, batches };
+}
+
+/** The dext stops a closed client on its own queue: wait until the counts match (or time out). */
+async function countsSettle(expected: (counts: Native.LiveCounts) => boolean): Promise<Native.LiveCounts> {
+  const deadline = Date.now() + 5000;
+  let counts = host!.liveCounts();
+  while (!expected(counts) && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    counts = host!.liveCounts();
+  }
+  return counts;
+}
+
+function pattern(offset: number): number {
+  return (offset % 512) % 63;
+}
+
+describe('@dextio/native on the host runtime', function () {
+  if (!host) {
+    it.skip('needs the host runtime (Linux)');
+    return;
+  }
+  let baseline: Native.LiveCounts;
+
+  before(async function () {
+    const { connection } = connect();
+    connection.open();
+    connection.close();
+    baseline = await countsSettle((counts) => counts.clients === 0 && counts.actions === 0);
+  });
+
+  afterEach(async function () {
+    const same = (counts: Native.LiveCounts) => JSON.stringify(counts) === JSON.stringify(baseline);
+    expect(await countsSettle(same)).to.deep.equal(baseline);
+  });
+
+  it('describes the device and its pipes', function () {
+    const { connection } = connect();
+    connection.open();
+    try {
+      const info = connection.deviceInfo();
+      expect(info).to.include({ abiVersion: native.limits.abiVersion, vendorId: 0x0525, productId: 0xa4a0 });
+      expect(connection.pipes().map((p) => p.address)).to.have.members([0x01, 0x02, 0x81, 0x82]);
+      expect(connection.slots(IN)).to.have.length(native.limits.slotsPerPipe);
+      expect(connection.slots(IN)).to.equal(connection.slots(IN));
+    } finally {
+      connection.close();
+    }
+  });
+
+  it('validates every argument and refuses a closed connection', function () {
+    const { connection } = connect();
+    expect(() => new native.Connection(42 as unknown as () => void)).to.throw(TypeError, /onCompletions/);
+    expect(() => connection.submitSlot(IN, 0, 8, 0, 1)).to.throw(Error, /closed/);
+    expect(() => connection.pipes()).to.throw(Error, /closed/);
+    connection.open();
+    try {
+      expect(() => connection.open()).to.throw(Error, /already open/);
+      expect(() => connection.submitSlot(0x85, 0, 8, 0, 1)).to.throw(RangeError, /pipe/);
+      expect(() => connection.submitSlot('x' as unknown as number, 0, 8, 0, 1)).to.throw(TypeError, /pipe/);
+      expect(() => connection.submitSlot(IN, 16, 8, 0, 1)).to.throw(RangeError, /slot/);
+      expect(() => connection.submitSlot(IN, 0, 4097, 0, 1)).to.throw(RangeError, /length/);
+      expect(() => connection.submitSlot(IN, 0, 1.5, 0, 1)).to.throw(TypeError, /length/);
+      expect(() => connection.submitSlot(IN, 0, 8, -1, 1)).to.throw(RangeError, /timeout/);
+      expect(() => connection.submitSlot(IN, 0, 8, 0, 2 ** 53)).to.throw(RangeError, /tag/);
+      expect(() => connection.submitDescriptor(IN, [] as unknown as Uint8Array, 8192, 0, 1)).to.throw(TypeError, /buffer/);
+      expect(() => connection.submitDescriptor(IN, new Uint8Array(8192), 4096, 0, 1)).to.throw(RangeError, /length/);
+      expect(() => connection.submitDescriptor(IN, new Uint8Array(8192), 8193, 0, 1)).to.throw(RangeError, /length/);
+      expect(() => connection.control(0x40, 0x5b, 0, 0, 8 as unknown as Uint8Array, 0)).to.throw(TypeError, /data/);
+      expect(() => connection.control(0x1c0, 0x5c, 0, 0, 8, 0)).to.throw(RangeError, /bmRequestType/);
+      expect(() => connection.control(0xc0, 0x5c, 0, 0, 4097, 0)).to.throw(RangeError, /length/);
+      expect(() => connection.abort(0x03)).to.throw(RangeError, /pipe/);
+      expect(() => connection.selectAlternate(256)).to.throw(RangeError, /alternateSetting/);
+      expect(() => host.gadgetInjectStall(300)).to.throw(RangeError, /address/);
+    } finally {
+      connection.close();
+    }
+    connection.close();
+  });
+
+  it('moves data on both paths without a copy and batches completions', async function () {
+    const { connection, completion } = connect();
+    connection.open();
+    try {
+      const slots = connection.slots(IN);
+      const mapped = completion(1);
+      expect(connection.submitSlot(IN, 3, 4096, 1000, 1)).to.equal(0);
+      expect(await mapped).to.deep.equal({ tag: 1, status: 0, bytes: 4096 });
+      for (let i = 0; i < 4096; i++) if (slots[3]![i] !== pattern(i)) throw new Error(`slot byte ${i}`);
+
+      const buffer = new Uint8Array(65536);
+      const described = completion(2);
+      expect(connection.submitDescriptor(IN, buffer, 65536, 1000, 2)).to.equal(0);
+      expect(connection.counters().pinned).to.equal(1);
+      expect(await described).to.deep.equal({ tag: 2, status: 0, bytes: 65536 });
+      expect(connection.counters().pinned).to.equal(0);
+      for (let i = 0; i < 65536; i++) if (buffer[i] !== pattern(i)) throw new Error(`buffer byte ${i}`);
+
+      const outSlots = connection.slots(OUT);
+      for (let i = 0; i < 4096; i++) outSlots[0]![i] = pattern(i);
+      const sunk = completion(3);
+      expect(connection.submitSlot(OUT, 0, 4096, 1000, 3)).to.equal(0);
+      expect((await sunk).status).to.equal(0);
+      const outBuffer = new Uint8Array(8192).map((_, i) => pattern(i));
+      const sunkBig = completion(4);
+      expect(connection.submitDescriptor(OUT, outBuffer, 8192, 1000, 4)).to.equal(0);
+      expect(await sunkBig).to.deep.equal({ tag: 4, status: 0, bytes: 8192 });
+
+      const written = await connection.control(0x40, 0x5b, 0, 0, new Uint8Array([1, 2, 3]), 1000);
+      expect(written.status).to.equal(0);
+      const read = await connection.control(0xc0, 0x5c, 0, 0, 3, 1000);
+      expect([...read.data]).to.deep.equal([1, 2, 3]);
+      expect((await connection.control(0xc0, 0x7e, 0, 0, 8, 1000)).status).to.equal(kUSBHostReturnPipeStalled);
+    } finally {
+      connection.close();
+    }
+  });
+
+  it('reports stall, babble, timeout and abort, and detaches the slot views at close', async function () {
+    const { connection, completion } = connect();
+    connection.open();
+    const slots = connection.slots(IN);
+    host.gadgetInjectStall(IN);
+    let done = completion(1);
+    connection.submitSlot(IN, 0, 512, 1000, 1);
+    expect((await done).status).to.equal(kUSBHostReturnPipeStalled);
+    expect(connection.clearHalt(IN)).to.equal(0);
+    host.gadgetInjectBabble(IN);
+    done = completion(2);
+    connection.submitSlot(IN, 0, 512, 1000, 2);
+    expect((await done).status).to.equal(kIOReturnOverrun);
+    host.gadgetInjectTimeout(IN, 2);
+    done = completion(3);
+    connection.submitSlot(IN, 0, 512, 50, 3);
+    expect((await done).status).to.equal(kIOReturnTimeout);
+    done = completion(4);
+    connection.submitSlot(IN, 0, 512, 0, 4);
+    expect(connection.abort(IN)).to.equal(0);
+    expect((await done).status).to.equal(kIOReturnAborted);
+    connection.close();
+    expect(slots[0]!.length).to.equal(0);
+  });
+
+  it('reports an unplug as kIOReturnNoDevice and opens again after a replug', async function () {
+    const { connection, completion } = connect();
+    connection.open();
+    host.gadgetInjectTimeout(IN, 1);
+    const pending = completion(1);
+    connection.submitSlot(IN, 0, 512, 0, 1);
+    host.gadgetDisconnect();
+    try {
+      expect((await pending).status).to.equal(kIOReturnNoDevice);
+      expect(connection.submitSlot(IN, 0, 512, 0, 2)).to.not.equal(0);
+      connection.close();
+      const again = connect().connection;
+      expect(() => again.open()).to.throw(Error).with.property('ioReturn', kIOReturnNoDevice);
+    } finally {
+      host.gadgetConnect();
+    }
+    const again = connect();
+    again.connection.open();
+    const done = again.completion(5);
+    again.connection.submitSlot(IN, 0, 512, 1000, 5);
+    expect((await done).status).to.equal(0);
+    again.connection.close();
+  });
+
+  it('streams 100,000 transfers, closes, and leaves no live object behind', async function () {
+    this.timeout(120_000);
+    const total = 100_000;
+    const inFlight = 16;
+    let submitted = 0;
+    let completed = 0;
+    let failed = 0;
+    let batches = 0;
+    let finish!: () => void;
+    const finished = new Promise<void>((resolve) => (finish = resolve));
+    const connection = new native.Connection((batch) => {
+      batches++;
+      for (let i = 0; i < batch.length; i += 4) {
+        completed++;
+        if (batch[i + 1] !== 0 || batch[i + 2] !== 512) failed++;
+        const slot = batch[i]! % inFlight;
+        if (submitted < total) connection.submitSlot(IN, slot, 512, 1000, submitted++);
+      }
+      if (completed === total) finish();
+    });
+    connection.open();
+    const started = process.hrtime.bigint();
+    while (submitted < inFlight) connection.submitSlot(IN, submitted, 512, 1000, submitted++);
+    await finished;
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    const counters = connection.counters();
+    connection.close();
+    expect(failed).to.equal(0);
+    expect(counters.completions).to.equal(total);
+    expect(counters.inFlight).to.equal(0);
+    console.log(
+      `      ${total} transfers of 512 B in ${seconds.toFixed(2)} s: ${Math.round(total / seconds)}/s, ` +
+        `${(counters.doorbells / total).toFixed(3)} doorbells per transfer, ${(total / batches).toFixed(1)} per batch`,
+    );
+    const counts = await countsSettle((c) => JSON.stringify(c) === JSON.stringify(baseline));
+    expect(counts).to.deep.equal(baseline);
+    expect(counts).to.include({ connections: 0, clients: 0, mappings: 0, actions: 0, descriptors: 0, notificationPorts: 0 });
+  });
+});
