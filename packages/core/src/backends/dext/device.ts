@@ -1,0 +1,226 @@
+/**
+ * A device opened through the dext: one connection (one user client), the dext's one interface.
+ *
+ * Completions of every pipe arrive in batches (one per doorbell) and are routed by tag.
+ *
+ * @internal
+ * @module
+ */
+import type { Connection, DeviceInfo, PipeInfo } from '@dextio/native';
+import type { BackendDevice, BackendPipe, ControlCompletion } from '../../backend.js';
+import type { AlternateDescriptor, ControlSetup, DeviceDescriptor, Direction } from '../../descriptors.js';
+import { DisconnectedError, errorForStatus, UsbError } from '../../errors.js';
+import { alternate, DEXT_CONFIGURATION, deviceDescriptor } from './descriptors.js';
+import { DextPipe, type PipeHost } from './pipe.js';
+import { callError, completionStatus, IOReturn, ioReturnText } from './status.js';
+
+const requestTypeBits = { standard: 0, class: 1, vendor: 2 } as const;
+const recipientBits = { device: 0, interface: 1, endpoint: 2, other: 3 } as const;
+/** The dext carries a control transfer's data stage by value: at most this many bytes. */
+const CONTROL_DATA_MAX = 4096;
+/** How long close and unplug wait for the dext's completions before reporting the rest themselves. */
+const REAP_GRACE_MS = 2000;
+const GET_DESCRIPTOR = 0x06;
+const STRING_DESCRIPTOR = 0x03;
+const LANGUAGE_US_ENGLISH = 0x0409;
+
+type Route = (ioReturn: number, bytes: number) => void;
+
+export class DextDevice implements BackendDevice, PipeHost {
+  #gone = false;
+  #closed = false;
+  #tag = 0;
+  #info: DeviceInfo;
+  #pipeInfo: PipeInfo[];
+  readonly #alternates = new Map<number, AlternateDescriptor>();
+  readonly #routes = new Map<number, Route>();
+  readonly #pipes = new Set<DextPipe>();
+  readonly #disconnectListeners = new Set<() => void>();
+
+  constructor(
+    readonly connection: Connection,
+    private readonly onClosed: (device: DextDevice) => void,
+  ) {
+    this.#info = connection.deviceInfo();
+    this.#pipeInfo = connection.pipes();
+    this.#alternates.set(this.#info.alternateSetting, alternate(this.#info.alternateSetting, this.#pipeInfo));
+  }
+
+  get info(): DeviceInfo {
+    return this.#info;
+  }
+
+  get descriptor(): DeviceDescriptor {
+    return deviceDescriptor(this.#info, [...this.#alternates.values()]);
+  }
+
+  get configurationValue(): number | null {
+    return DEXT_CONFIGURATION;
+  }
+
+  get gone(): boolean {
+    return this.#gone;
+  }
+
+  /** The connection's completion callback: every completion of one doorbell. */
+  deliver(batch: Float64Array): void {
+    for (let i = 0; i < batch.length; i += 4) {
+      const tag = batch[i]!;
+      const route = this.#routes.get(tag);
+      if (!route) continue;
+      this.#routes.delete(tag);
+      route(batch[i + 1]!, batch[i + 2]!);
+    }
+  }
+
+  // PipeHost
+  nextTag(): number {
+    this.#tag = this.#tag >= Number.MAX_SAFE_INTEGER ? 1 : this.#tag + 1;
+    return this.#tag;
+  }
+  expect(tag: number, route: Route): void {
+    this.#routes.set(tag, route);
+  }
+  forget(tag: number): void {
+    this.#routes.delete(tag);
+  }
+  submitSlot(pipe: number, slot: number, length: number, timeout: number, tag: number): number {
+    return this.#call(() => this.connection.submitSlot(pipe, slot, length, timeout, tag));
+  }
+  submitDescriptor(pipe: number, buffer: Uint8Array, length: number, timeout: number, tag: number): number {
+    return this.#call(() => this.connection.submitDescriptor(pipe, buffer, length, timeout, tag));
+  }
+  abort(pipe: number): number {
+    return this.#call(() => this.connection.abort(pipe));
+  }
+  clearHalt(pipe: number): number {
+    return this.#call(() => this.connection.clearHalt(pipe));
+  }
+
+  async selectConfiguration(configurationValue: number): Promise<void> {
+    this.#assertPresent();
+    if (configurationValue !== DEXT_CONFIGURATION) {
+      throw new UsbError(`the dext drives configuration ${DEXT_CONFIGURATION} only`);
+    }
+  }
+
+  async claimInterface(interfaceNumber: number): Promise<void> {
+    this.#assertPresent();
+    // The dext matched the interface and opened it in its Start: opening the connection claimed it.
+    if (interfaceNumber !== this.#info.interfaceNumber) {
+      throw new RangeError(`the dext drives interface ${this.#info.interfaceNumber}, not ${interfaceNumber}`);
+    }
+  }
+
+  async releaseInterface(): Promise<void> {
+    // The dext holds the interface for as long as the connection is open.
+  }
+
+  async selectAlternateInterface(interfaceNumber: number, alternateSetting: number): Promise<void> {
+    await this.claimInterface(interfaceNumber);
+    const ioReturn = this.#call(() => this.connection.selectAlternate(alternateSetting));
+    if (ioReturn !== 0) throw callError(`select alternate setting ${alternateSetting}`, ioReturn);
+    this.#info = this.connection.deviceInfo();
+    this.#pipeInfo = this.connection.pipes();
+    this.#alternates.set(alternateSetting, alternate(alternateSetting, this.#pipeInfo));
+  }
+
+  async getString(index: number): Promise<string> {
+    this.#assertPresent();
+    const setup: ControlSetup = {
+      requestType: 'standard',
+      recipient: 'device',
+      request: GET_DESCRIPTOR,
+      value: (STRING_DESCRIPTOR << 8) | index,
+      index: LANGUAGE_US_ENGLISH,
+    };
+    const result = await this.control('in', setup, 255, 1000);
+    if (result.status !== 'ok') throw errorForStatus(result.status, `string descriptor ${index}: ${result.message ?? result.status}`);
+    const length = Math.min(result.data[0] ?? 0, result.data.length);
+    return Buffer.from(result.data.buffer, result.data.byteOffset + 2, Math.max(0, length - 2)).toString('utf16le');
+  }
+
+  async control(direction: Direction, setup: ControlSetup, data: Uint8Array | number, timeout: number): Promise<ControlCompletion> {
+    const empty = new Uint8Array(0);
+    if (this.#gone) return { status: 'disconnected', data: empty, bytes: 0 };
+    if (this.#closed) return { status: 'aborted', data: empty, bytes: 0 };
+    const length = typeof data === 'number' ? data : data.byteLength;
+    if (length > CONTROL_DATA_MAX) {
+      return { status: 'error', data: empty, bytes: 0, message: `the dext carries control data stages of at most ${CONTROL_DATA_MAX} bytes` };
+    }
+    const bmRequestType = (direction === 'in' ? 0x80 : 0) | (requestTypeBits[setup.requestType] << 5) | recipientBits[setup.recipient];
+    const payload = direction === 'in' ? length : typeof data === 'number' ? new Uint8Array(0) : data;
+    let result;
+    try {
+      result = await this.connection.control(bmRequestType, setup.request, setup.value, setup.index, payload, timeout);
+    } catch {
+      // The connection closed under the call.
+      return { status: this.#gone ? 'disconnected' : 'aborted', data: empty, bytes: 0 };
+    }
+    let status = completionStatus(result.status);
+    if (status === 'disconnected') this.lost();
+    if (status !== 'ok' && this.#gone) status = 'disconnected';
+    const received = direction === 'in' ? new Uint8Array(result.data.buffer, result.data.byteOffset, result.data.byteLength) : empty;
+    const bytes = result.bytes;
+    return status === 'error' ? { status, data: received, bytes, message: ioReturnText(result.status) } : { status, data: received, bytes };
+  }
+
+  async openPipe(direction: Direction, endpointNumber: number): Promise<BackendPipe> {
+    this.#assertPresent();
+    const address = (direction === 'in' ? 0x80 : 0) | endpointNumber;
+    const info = this.#pipeInfo.find((pipe) => pipe.address === address);
+    if (!info) throw new RangeError(`the dext's interface has no endpoint 0x${address.toString(16)} in its current alternate setting`);
+    if (info.type !== 2 && info.type !== 3) throw new RangeError(`endpoint 0x${address.toString(16)} is not bulk or interrupt`);
+    if (info.slotCount === 0) throw new UsbError(`the dext does not drive endpoint 0x${address.toString(16)}`);
+    const pipe = new DextPipe(this, address, info.type === 3 ? 'interrupt' : 'bulk', info.maxPacketSize & 0x7ff, this.connection.slots(address));
+    this.#pipes.add(pipe);
+    return pipe;
+  }
+
+  onDisconnect(listener: () => void): () => void {
+    this.#disconnectListeners.add(listener);
+    return () => this.#disconnectListeners.delete(listener);
+  }
+
+  /** The device went away: a status said so. */
+  lost(): void {
+    if (this.#gone) return;
+    this.#gone = true;
+    // The dext reports every transfer in flight as kIOReturnNoDevice; should one never come, it is
+    // reported here after a grace period. Listeners run once all are in (the contract).
+    const reaper = setTimeout(() => this.#reapRoutes(IOReturn.noDevice), REAP_GRACE_MS);
+    void Promise.all([...this.#pipes].map((pipe) => pipe.drained())).then(() => {
+      clearTimeout(reaper);
+      for (const listener of this.#disconnectListeners) listener();
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    const reaper = setTimeout(() => this.#reapRoutes(IOReturn.aborted), REAP_GRACE_MS);
+    await Promise.all([...this.#pipes].map((pipe) => pipe.close()));
+    clearTimeout(reaper);
+    this.#pipes.clear();
+    this.connection.close();
+    this.#reapRoutes(IOReturn.aborted);
+    this.onClosed(this);
+  }
+
+  /** Completes, as `ioReturn`, every transfer the dext has not reported. */
+  #reapRoutes(ioReturn: number): void {
+    const routes = [...this.#routes.values()];
+    this.#routes.clear();
+    for (const route of routes) route(ioReturn, 0);
+  }
+
+  /** A native call on a connection that may have closed under it. */
+  #call(run: () => number): number {
+    if (!this.connection.isOpen) return this.#gone ? IOReturn.noDevice : IOReturn.aborted;
+    return run();
+  }
+
+  #assertPresent(): void {
+    if (this.#gone) throw new DisconnectedError('the device is disconnected');
+  }
+}

@@ -1,0 +1,108 @@
+/**
+ * The dext backend: `@dextio/core` over `@dextio/native`, the IOKit user client of dextio's
+ * DriverKit extension. On macOS it drives the installed dext; on Linux `@dextio/native` links the
+ * dext's host runtime and its virtual gadget zero, so the same code runs in-process (the embedded
+ * target).
+ *
+ * What the dext's ABI shapes here:
+ * - One device, one interface: the dext is matched on one `IOUSBHostInterface` and the connection
+ *   is exclusive. `list()` opens a short connection to read the device when none is open.
+ * - Transfers of up to 4096 bytes go through the pipe's mapped slots, longer ones hand the
+ *   caller's buffer to the dext (the descriptor path); see `pipe.ts`.
+ * - Cancelling a transfer aborts its whole pipe: other transfers outstanding on it complete with
+ *   `'aborted'` (DriverKit's `IOUSBHostPipe::Abort` has no per-transfer form).
+ * - Hotplug: not reported yet (`watch` registers nothing); an unplug is seen through the transfers
+ *   and calls that report `kIOReturnNoDevice`.
+ *
+ * @module
+ */
+import type * as Native from '@dextio/native';
+import type { Backend, BackendDevice, BackendDeviceInfo, BackendHotplugEvent } from '../../backend.js';
+import { DisconnectedError, UsbError } from '../../errors.js';
+import { alternate, deviceDescriptor, deviceId } from './descriptors.js';
+import { DextDevice } from './device.js';
+import { callError, IOReturn } from './status.js';
+
+type NativeModule = typeof Native;
+
+/**
+ * Loads `@dextio/native` and returns a backend over the dext.
+ *
+ * @throws UsbError when `@dextio/native` is not installed or its addon is not built.
+ * @example
+ * ```ts
+ * import { Usb, dext } from '@dextio/core';
+ * const usb = new Usb(await dext());
+ * ```
+ */
+export async function dext(): Promise<Backend> {
+  let native: NativeModule;
+  try {
+    const module = (await import('@dextio/native')) as unknown as { default?: NativeModule } & NativeModule;
+    native = module.default ?? module;
+    if (typeof native.Connection !== 'function') throw new Error('it exports no Connection');
+  } catch (error) {
+    throw new UsbError(
+      `the dext backend needs the npm package '@dextio/native' with its addon built (npm run build -w @dextio/native): ${(error as Error).message}`,
+    );
+  }
+  return new DextBackend(native);
+}
+
+function ioReturnOf(error: unknown): number | undefined {
+  const value = (error as { ioReturn?: unknown } | null)?.ioReturn;
+  return typeof value === 'number' ? value : undefined;
+}
+
+class DextBackend implements Backend {
+  readonly name = 'dext';
+  #open: DextDevice | null = null;
+
+  constructor(private readonly native: NativeModule) {}
+
+  async list(): Promise<BackendDeviceInfo[]> {
+    const open = this.#open;
+    if (open && !open.gone) return [{ id: deviceId(open.info), descriptor: open.descriptor }];
+    const probe = new this.native.Connection(() => undefined);
+    try {
+      probe.open();
+    } catch (error) {
+      // No dext (nothing attached), or another process holds it: nothing this process can open.
+      if (ioReturnOf(error) !== undefined) return [];
+      throw error;
+    }
+    try {
+      const info = probe.deviceInfo();
+      return [{ id: deviceId(info), descriptor: deviceDescriptor(info, [alternate(info.alternateSetting, probe.pipes())]) }];
+    } finally {
+      probe.close();
+    }
+  }
+
+  watch(_listener: (event: BackendHotplugEvent) => void): () => void {
+    // The addon does not watch IOKit matching notifications yet: no events.
+    return () => undefined;
+  }
+
+  async open(id: string): Promise<BackendDevice> {
+    let device: DextDevice | undefined;
+    const connection = new this.native.Connection((batch) => device?.deliver(batch));
+    try {
+      connection.open();
+    } catch (error) {
+      const ioReturn = ioReturnOf(error);
+      throw ioReturn === undefined ? error : callError('open the dext', ioReturn);
+    }
+    device = new DextDevice(connection, (closed) => {
+      if (this.#open === closed) this.#open = null;
+    });
+    if (deviceId(device.info) !== id) {
+      await device.close();
+      throw new DisconnectedError(`device ${id} is not attached`);
+    }
+    this.#open = device;
+    return device;
+  }
+}
+
+export { IOReturn };

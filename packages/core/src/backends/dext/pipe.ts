@@ -1,0 +1,168 @@
+/**
+ * A bulk or interrupt pipe of the dext. Mapped transfers name one of the pipe's slots (memory the
+ * dext owns, mapped once into this process); descriptor transfers hand the caller's buffer to the
+ * dext, which passes it to `AsyncIO` without a copy.
+ *
+ * Cancel: DriverKit aborts only whole pipes (`IOUSBHostPipe::Abort`), so cancelling one transfer
+ * aborts the pipe, and every other transfer outstanding on it completes with `'aborted'` too (the
+ * backend contract allows it). Streams that cancel on unsubscribe cancel all their transfers anyway.
+ *
+ * Zero-length packets: the ABI has no ZLP flag, so an OUT transfer with `zlp` that fills its last
+ * packet is followed at once by a zero-length transfer on the pipe's last slot, which is kept for
+ * that and not offered in `slots`. Pipes are FIFOs, so the ZLP follows its transfer on the wire; a
+ * second ZLP while one is in flight waits for it.
+ *
+ * @internal
+ * @module
+ */
+import type { BackendPipe, Completion, CompletionStatus, TransferHandle, TransferRequest } from '../../backend.js';
+import type { Direction, EndpointType } from '../../descriptors.js';
+import { MAPPED_TRANSFER_MAX } from '../../planner.js';
+import { callError, completionStatus, ioReturnText } from './status.js';
+
+/** What a pipe needs from its device. */
+export interface PipeHost {
+  /** `true` once the device has gone away. */
+  readonly gone: boolean;
+  /** A fresh tag, unique among transfers in flight on the connection. */
+  nextTag(): number;
+  /** Routes the completion of `tag` to `handler`. */
+  expect(tag: number, handler: (ioReturn: number, bytes: number) => void): void;
+  /** Drops the route of a tag whose submission was refused. */
+  forget(tag: number): void;
+  submitSlot(pipe: number, slot: number, length: number, timeout: number, tag: number): number;
+  submitDescriptor(pipe: number, buffer: Uint8Array, length: number, timeout: number, tag: number): number;
+  abort(pipe: number): number;
+  clearHalt(pipe: number): number;
+  /** A status said the device is gone. */
+  lost(): void;
+}
+
+export class DextPipe implements BackendPipe {
+  readonly direction: Direction;
+  readonly endpointNumber: number;
+  readonly slots: readonly Uint8Array[];
+  readonly descriptorMinLength = MAPPED_TRANSFER_MAX + 1;
+  readonly #zlpSlot: number;
+  #outstanding = 0;
+  #closed = false;
+  #idleWaiters: (() => void)[] = [];
+  #zlpBusy = false;
+  #zlpWaiting: (() => void)[] = [];
+
+  constructor(
+    private readonly host: PipeHost,
+    readonly address: number,
+    readonly type: EndpointType,
+    readonly packetSize: number,
+    slots: readonly Uint8Array[],
+  ) {
+    this.direction = address & 0x80 ? 'in' : 'out';
+    this.endpointNumber = address & 0x0f;
+    this.#zlpSlot = slots.length - 1;
+    this.slots = this.direction === 'out' ? slots.slice(0, -1) : slots;
+  }
+
+  get outstanding(): number {
+    return this.#outstanding;
+  }
+
+  submit(request: TransferRequest, onComplete: (completion: Completion) => void): TransferHandle {
+    if (this.host.gone || this.#closed) {
+      const status: CompletionStatus = this.host.gone ? 'disconnected' : 'aborted';
+      setImmediate(() => onComplete({ status, bytes: 0 }));
+      return { cancel() {} };
+    }
+    let finished = false;
+    this.#outstanding++;
+    const finish = (ioReturn: number, bytes: number): void => {
+      finished = true;
+      this.#outstanding--;
+      let status = completionStatus(ioReturn);
+      if (status === 'disconnected') this.host.lost();
+      if (status !== 'ok' && this.host.gone) status = 'disconnected';
+      onComplete(status === 'error' ? { status, bytes, message: ioReturnText(ioReturn) } : { status, bytes });
+      if (this.#outstanding === 0) for (const wake of this.#idleWaiters.splice(0)) wake();
+    };
+    const sendZlp =
+      this.direction === 'out' && request.zlp && request.length > 0 && request.length % this.packetSize === 0;
+    const done = sendZlp
+      ? this.#withZlp(request.timeout, finish)
+      : { main: finish, refused: (ioReturn: number) => finish(ioReturn, 0), submitted: () => undefined };
+    const tag = this.host.nextTag();
+    this.host.expect(tag, done.main);
+    const submitted =
+      request.path === 'mapped'
+        ? this.host.submitSlot(this.address, request.slot, request.length, request.timeout, tag)
+        : this.host.submitDescriptor(this.address, request.buffer, request.length, request.timeout, tag);
+    if (submitted !== 0) {
+      // Refused before it started: no completion comes from the dext, so report it here, later.
+      this.host.forget(tag);
+      setImmediate(() => done.refused(submitted));
+    } else {
+      done.submitted();
+    }
+    return {
+      cancel: () => {
+        if (!finished) this.host.abort(this.address);
+      },
+    };
+  }
+
+  /** The main transfer, then its ZLP; `finish` runs once, after both. */
+  #withZlp(timeout: number, finish: (ioReturn: number, bytes: number) => void) {
+    let mainResult: [number, number] | null = null;
+    let zlpResult: number | null = null;
+    let zlpSubmitted = false;
+    const settle = (): void => {
+      if (mainResult === null || (zlpSubmitted && zlpResult === null)) return;
+      const [ioReturn, bytes] = mainResult;
+      finish(ioReturn !== 0 ? ioReturn : (zlpResult ?? 0), bytes);
+    };
+    const startZlp = (): void => {
+      this.#zlpBusy = true;
+      const tag = this.host.nextTag();
+      this.host.expect(tag, (ioReturn) => {
+        zlpResult = ioReturn;
+        this.#zlpBusy = false;
+        this.#zlpWaiting.shift()?.();
+        settle();
+      });
+      zlpSubmitted = true;
+      const submitted = this.host.submitSlot(this.address, this.#zlpSlot, 0, timeout, tag);
+      if (submitted !== 0) {
+        this.host.forget(tag);
+        zlpResult = submitted;
+        this.#zlpBusy = false;
+        this.#zlpWaiting.shift()?.();
+      }
+    };
+    return {
+      main: (ioReturn: number, bytes: number) => {
+        mainResult = [ioReturn, bytes];
+        settle();
+      },
+      refused: (ioReturn: number) => finish(ioReturn, 0),
+      submitted: () => {
+        if (!this.#zlpBusy) startZlp();
+        else this.#zlpWaiting.push(() => (mainResult === null || mainResult[0] === 0 ? startZlp() : settle()));
+      },
+    };
+  }
+
+  async clearHalt(): Promise<void> {
+    const ioReturn = this.host.clearHalt(this.address);
+    if (ioReturn !== 0) throw callError('clear halt', ioReturn);
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    if (this.#outstanding > 0 && !this.host.gone) this.host.abort(this.address);
+    await this.drained();
+  }
+
+  drained(): Promise<void> {
+    if (this.#outstanding === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+}
