@@ -3,10 +3,12 @@
  * (a comma-separated list; default `fake`).
  */
 import type { Target } from '../conformance/target.js';
+import { embeddedTarget } from './embedded/target.js';
 import { fakeTarget } from './fake/target.js';
 import { libusbTarget } from './libusb/target.js';
 
 const factories: Record<string, () => Promise<Target>> = {
+  embedded: embeddedTarget,
   fake: async () => fakeTarget(),
   libusb: libusbTarget,
 };

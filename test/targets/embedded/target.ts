@@ -1,0 +1,64 @@
+/**
+ * The embedded target: the whole stack in this process, no hardware. `@dextio/core`'s dext backend
+ * -> `@dextio/native` -> the dext's own code -> the host runtime -> the virtual gadget zero
+ * (packages/dext/host). Linux only; needs `npm run build -w @dextio/native`.
+ *
+ * The dext drives one interface: the gadget's interface 0. Its alternate setting 0 holds SourceSink
+ * (bulk 0x81/0x01) and Loopback (bulk 0x82/0x02) together, so there is no place where Loopback is
+ * an interface's first bulk IN/OUT pair, which is what the suite opens for a function location.
+ */
+import { createRequire } from 'node:module';
+import { dext, Usb } from '@dextio/core';
+import type * as Native from '@dextio/native';
+import type { Target } from '../../conformance/target.js';
+
+const SOURCE_SINK = { configurationValue: 1, interfaceNumber: 0, alternateSetting: 0 } as const;
+
+/** Live objects that must be back to zero once nothing is open. */
+const MUST_BE_ZERO = ['connections', 'clients', 'mappings', 'notificationPorts', 'actions', 'descriptors'] as const;
+
+async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+export async function embeddedTarget(): Promise<Target> {
+  const native = createRequire(import.meta.url)('@dextio/native') as typeof Native;
+  const host = native.host;
+  if (!host) throw new Error('the embedded target needs the host runtime (@dextio/native on Linux)');
+  const usb = new Usb(await dext());
+  const leaked = () => MUST_BE_ZERO.filter((key) => host.liveCounts()[key] !== 0);
+  return {
+    name: 'embedded',
+    features: {
+      loopback:
+        "the dext drives interface 0, where Loopback (0x82/0x02) shares alternate setting 0 with SourceSink (0x81/0x01); the suite opens an alternate's first bulk pair, which is SourceSink",
+      sink: true,
+      vendorControl: true,
+      halt: 'the virtual gadget stalls standard requests, SET_FEATURE(ENDPOINT_HALT) included (halts are injected in @dextio/native\'s tests)',
+      zlp: 'needs Loopback (see loopback)',
+      disconnect: true,
+      hotplug: '@dextio/native does not watch IOKit matching notifications yet',
+    },
+    async open() {
+      const device = await usb.open({ vendorId: 0x0525, productId: 0xa4a0 });
+      return { usb, device, sourceSink: SOURCE_SINK, loopback: SOURCE_SINK };
+    },
+    async disconnect() {
+      host.gadgetDisconnect();
+    },
+    async reconnect() {
+      host.gadgetConnect();
+      await until('the dext is back', async () => (await usb.list({ vendorId: 0x0525, productId: 0xa4a0 })).length > 0);
+    },
+    async leaks() {
+      // The dext stops a closed user client on its own queue, a moment after the close.
+      await until('the host runtime has released everything', () => leaked().length === 0, 2000).catch(() => undefined);
+      const counts = host.liveCounts();
+      return leaked().map((key) => `${counts[key]} live host-runtime ${key}`);
+    },
+  };
+}
