@@ -155,6 +155,36 @@ describe('@dextio/native on the host runtime', function () {
     }
   });
 
+  it('echoes through Loopback (0x02 -> 0x82) on both paths', async function () {
+    const { connection, completion } = connect();
+    connection.open();
+    try {
+      const outSlots = connection.slots(0x02);
+      const inSlots = connection.slots(0x82);
+      const small = Uint8Array.from({ length: 300 }, (_, i) => (i * 7) & 0xff);
+      outSlots[0]!.set(small);
+      const received = completion(2);
+      connection.submitSlot(0x82, 0, 512, 1000, 2);
+      const sent = completion(1);
+      connection.submitSlot(0x02, 0, small.length, 1000, 1);
+      expect(await sent).to.deep.equal({ tag: 1, status: 0, bytes: 300 });
+      expect(await received).to.deep.equal({ tag: 2, status: 0, bytes: 300 });
+      expect(Buffer.compare(inSlots[0]!.subarray(0, 300), small)).to.equal(0);
+
+      const big = Uint8Array.from({ length: 65536 }, (_, i) => (i * 13) & 0xff);
+      const into = new Uint8Array(65536);
+      const bigReceived = completion(4);
+      connection.submitDescriptor(0x82, into, into.length, 1000, 4);
+      const bigSent = completion(3);
+      connection.submitDescriptor(0x02, big, big.length, 1000, 3);
+      expect((await bigSent).bytes).to.equal(65536);
+      expect(await bigReceived).to.deep.equal({ tag: 4, status: 0, bytes: 65536 });
+      expect(Buffer.compare(into, big)).to.equal(0);
+    } finally {
+      connection.close();
+    }
+  });
+
   it('reports stall, babble, timeout and abort, and detaches the slot views at close', async function () {
     const { connection, completion } = connect();
     connection.open();
