@@ -97,6 +97,17 @@ export declare class Connection {
   counters(): Counters;
 }
 
+/**
+ * Matching notifications for the dext's service: `'attach'` when a DextioDriver starts (a device
+ * arrived), `'detach'` when one terminates. Services present at `start()` are not reported. Does
+ * not keep the event loop alive.
+ */
+export declare class Monitor {
+  constructor(onEvent: (type: 'attach' | 'detach') => void);
+  start(): void;
+  stop(): void;
+}
+
 export interface Limits {
   abiVersion: number;
   slotCapacity: number;

@@ -7,6 +7,7 @@
 #include <dextio/abi.h>
 
 #include "connection.h"
+#include "monitor.h"
 
 #ifdef DEXTIO_HOST_RUNTIME
 #include <dextio/host.h>
@@ -76,6 +77,7 @@ Napi::Object HostExports(Napi::Env env)
 Napi::Object Init(Napi::Env env, Napi::Object exports)
 {
     exports.Set("Connection", dextio::Connection::Init(env));
+    exports.Set("Monitor", dextio::Monitor::Init(env));
     Napi::Object limits = Napi::Object::New(env);
     limits.Set("abiVersion", (double)DEXTIO_ABI_VERSION);
     limits.Set("slotCapacity", (double)kDextioSlotCapacity);

@@ -234,6 +234,23 @@ describe('@dextio/native on the host runtime', function () {
     again.connection.close();
   });
 
+  it('reports an unplug and a replug as matching notifications', async function () {
+    const events: string[] = [];
+    const monitor = new native.Monitor((type) => events.push(type));
+    expect(() => new native.Monitor(undefined as unknown as () => void)).to.throw(TypeError, /onEvent/);
+    monitor.start();
+    try {
+      host.gadgetDisconnect();
+      host.gadgetConnect();
+      const deadline = Date.now() + 2000;
+      while (events.length < 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+      expect(events).to.deep.equal(['detach', 'attach']);
+    } finally {
+      monitor.stop();
+      monitor.stop();
+    }
+  });
+
   it('streams 100,000 transfers, closes, and leaves no live object behind', async function () {
     this.timeout(120_000);
     const total = 100_000;

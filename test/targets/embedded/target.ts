@@ -41,7 +41,7 @@ export async function embeddedTarget(): Promise<Target> {
       halt: 'the virtual gadget stalls standard requests, SET_FEATURE(ENDPOINT_HALT) included (halts are injected in @dextio/native\'s tests)',
       zlp: 'needs Loopback (see loopback)',
       disconnect: true,
-      hotplug: '@dextio/native does not watch IOKit matching notifications yet',
+      hotplug: true,
     },
     async open() {
       const device = await usb.open({ vendorId: 0x0525, productId: 0xa4a0 });

@@ -11,8 +11,9 @@
  *   caller's buffer to the dext (the descriptor path); see `pipe.ts`.
  * - Cancelling a transfer aborts its whole pipe: other transfers outstanding on it complete with
  *   `'aborted'` (DriverKit's `IOUSBHostPipe::Abort` has no per-transfer form).
- * - Hotplug: not reported yet (`watch` registers nothing); an unplug is seen through the transfers
- *   and calls that report `kIOReturnNoDevice`.
+ * - Hotplug: IOKit matching notifications for the dext's service (`DextioDriver` started or
+ *   terminated). An attach is reported once the new device has been read (a short connection);
+ *   a detach with the last descriptor seen, and it marks an open device as gone.
  *
  * @module
  */
@@ -57,12 +58,14 @@ function ioReturnOf(error: unknown): number | undefined {
 class DextBackend implements Backend {
   readonly name = 'dext';
   #open: DextDevice | null = null;
+  /** The device seen last (listed or opened): what a detach reports. */
+  #lastKnown: BackendDeviceInfo | null = null;
 
   constructor(private readonly native: NativeModule) {}
 
   async list(): Promise<BackendDeviceInfo[]> {
     const open = this.#open;
-    if (open && !open.gone) return [{ id: deviceId(open.info), descriptor: open.descriptor }];
+    if (open && !open.gone) return [(this.#lastKnown = { id: deviceId(open.info), descriptor: open.descriptor })];
     const probe = new this.native.Connection(() => undefined);
     try {
       probe.open();
@@ -73,15 +76,34 @@ class DextBackend implements Backend {
     }
     try {
       const info = probe.deviceInfo();
-      return [{ id: deviceId(info), descriptor: deviceDescriptor(info, [alternate(info.alternateSetting, probe.pipes())]) }];
+      const descriptor = deviceDescriptor(info, [alternate(info.alternateSetting, probe.pipes())]);
+      return [(this.#lastKnown = { id: deviceId(info), descriptor })];
     } finally {
       probe.close();
     }
   }
 
-  watch(_listener: (event: BackendHotplugEvent) => void): () => void {
-    // The addon does not watch IOKit matching notifications yet: no events.
-    return () => undefined;
+  watch(listener: (event: BackendHotplugEvent) => void): () => void {
+    let watching = true;
+    const monitor = new this.native.Monitor((type) => {
+      if (type === 'detach') {
+        const gone = this.#lastKnown;
+        this.#open?.lost();
+        if (gone && watching) listener({ type: 'detach', device: gone });
+        return;
+      }
+      void this.list().then(
+        (devices) => {
+          for (const device of devices) if (watching) listener({ type: 'attach', device });
+        },
+        () => undefined, // gone again, or held by another process: nothing to report
+      );
+    });
+    monitor.start();
+    return () => {
+      watching = false;
+      monitor.stop();
+    };
   }
 
   async open(id: string): Promise<BackendDevice> {
@@ -101,6 +123,7 @@ class DextBackend implements Backend {
       throw new DisconnectedError(`device ${id} is not attached`);
     }
     this.#open = device;
+    this.#lastKnown = { id, descriptor: device.descriptor };
     return device;
   }
 }
