@@ -12,6 +12,9 @@
  * that and not offered in `slots`. Pipes are FIFOs, so the ZLP follows its transfer on the wire; a
  * second ZLP while one is in flight waits for it.
  *
+ * IN slots are mapped read-only, as the dext asks (on macOS and in the host runtime alike): a
+ * zero-copy lease of an IN slot is for reading; writing into it faults.
+ *
  * @internal
  * @module
  */
