@@ -12,8 +12,8 @@
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti"],
       "conditions": [
         ["OS=='mac'", {
-          "libraries": ["-framework IOKit", "-framework CoreFoundation"],
           "xcode_settings": {
+            "OTHER_LDFLAGS": ["-framework", "IOKit", "-framework", "CoreFoundation"],
             "GCC_ENABLE_CPP_EXCEPTIONS": "YES",
             "GCC_ENABLE_CPP_RTTI": "YES",
             "CLANG_CXX_LANGUAGE_STANDARD": "c++17",

@@ -6,6 +6,7 @@
  */
 #include "connection.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <string>

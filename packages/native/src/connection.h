@@ -14,6 +14,9 @@
 #include <unordered_map>
 #include <vector>
 
+#ifdef __APPLE__
+#include <mach/mach.h> /* mach_task_self */
+#endif
 #include <IOKit/IOKitLib.h>
 #include <dispatch/dispatch.h>
 #include <dextio/abi.h>
