@@ -249,7 +249,12 @@ void Connection::Deliver(Napi::Env env, Napi::Function callback, Batch *batch)
         session_->function.Unref(env);
         functionRefed_ = false;
     }
-    callback.Call({flat});
+    try {
+        callback.Call({flat});
+    } catch (const Napi::Error &error) {
+        /* A throwing handler is the app's uncaught exception, as for any event callback. */
+        napi_fatal_exception(env, error.Value());
+    }
 }
 
 void Connection::Submitted(Napi::Env env)

@@ -54,7 +54,11 @@ void DeliverMonitorEvent(Napi::Env env, Napi::Function callback, Monitor *, Moni
     bool attach = *event;
     delete event;
     if (env == nullptr) return;
-    callback.Call({Napi::String::New(env, attach ? "attach" : "detach")});
+    try {
+        callback.Call({Napi::String::New(env, attach ? "attach" : "detach")});
+    } catch (const Napi::Error &error) {
+        napi_fatal_exception(env, error.Value());
+    }
 }
 
 Napi::Value Monitor::Start(const Napi::CallbackInfo &info)
