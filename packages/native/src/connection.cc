@@ -457,7 +457,9 @@ Napi::Value Connection::SelectAlternate(const Napi::CallbackInfo &info)
     kern_return_t kr = IOConnectCallScalarMethod(session_->connect, kDextioSelectorSelectAltSetting, &alternate, 1,
                                                  nullptr, nullptr);
     if (kr == kIOReturnSuccess) {
-        /* The pipes change with the setting; views of the old ones are detached. */
+        /* The pipes change with the setting: views of the old ones are detached (no view outlives
+         * what the dext may have released), and slots() maps afresh. */
+        DetachSlotViews();
         std::vector<DextioPipeInfo> pipes(kDextioMaxPipes);
         uint64_t count = 0;
         uint32_t countSize = 1;
@@ -492,6 +494,18 @@ Napi::Value Connection::Counters(const Napi::CallbackInfo &info)
     return result;
 }
 
+void Connection::DetachSlotViews()
+{
+    for (auto &buffer : slotBuffers_) {
+        if (!buffer.IsEmpty()) {
+            Napi::ArrayBuffer value = buffer.Value();
+            if (!value.IsEmpty() && !value.IsDetached()) value.Detach();
+        }
+    }
+    slotBuffers_.clear();
+    slotArrays_.clear();
+}
+
 void Connection::Shutdown(Napi::Env env)
 {
     if (!open_) return;
@@ -507,14 +521,7 @@ void Connection::Shutdown(Napi::Env env)
     }
     session->function.Release();
     /* Views of the mappings go first: after IOServiceClose the memory is gone. */
-    for (auto &buffer : slotBuffers_) {
-        if (!buffer.IsEmpty()) {
-            Napi::ArrayBuffer value = buffer.Value();
-            if (!value.IsEmpty() && !value.IsDetached()) value.Detach();
-        }
-    }
-    slotBuffers_.clear();
-    slotArrays_.clear();
+    DetachSlotViews();
     session->ring = nullptr;
     /* 2. Close: the dext aborts what is still in flight. */
     IOServiceClose(session->connect);

@@ -77,6 +77,7 @@ private:
     bool PipeIsIn(uint8_t pipe) const { return (pipe & 0x80) != 0; }
     void Submitted(Napi::Env env);
     void Shutdown(Napi::Env env);
+    void DetachSlotViews();
 
     std::shared_ptr<Session> session_;
     Napi::FunctionReference onCompletions_;

@@ -206,8 +206,15 @@ describe('@dextio/native on the host runtime', function () {
     connection.submitSlot(IN, 0, 512, 0, 4);
     expect(connection.abort(IN)).to.equal(0);
     expect((await done).status).to.equal(kIOReturnAborted);
+    expect(connection.selectAlternate(1)).to.equal(0);
+    expect(slots[0]!.length, 'views detached by an alternate-setting change').to.equal(0);
+    expect(connection.pipes().map((p) => p.address)).to.have.members([0x01, 0x81]);
+    expect(() => connection.slots(0x82)).to.throw(RangeError, /pipe/);
+    const again = connection.slots(IN);
+    expect(again[0]!.length).to.equal(4096);
+    expect(connection.selectAlternate(0)).to.equal(0);
     connection.close();
-    expect(slots[0]!.length).to.equal(0);
+    expect(again[0]!.length).to.equal(0);
   });
 
   it('reports an unplug as kIOReturnNoDevice and opens again after a replug', async function () {
