@@ -64,6 +64,17 @@ export class DextDevice implements BackendDevice, PipeHost {
 
   /** The connection's completion callback: every completion of one doorbell. */
   deliver(batch: Float64Array): void {
+    // An unplug can surface as kIOReturnAborted first (the dext's Stop aborts its pipes) and
+    // kIOReturnNoDevice later in the same batch: decide whether the device is gone before routing.
+    if (!this.#gone) {
+      let aborted = false;
+      for (let i = 1; i < batch.length && !this.#gone; i += 4) {
+        const status = completionStatus(batch[i]!);
+        if (status === 'disconnected') this.lost();
+        else if (status === 'aborted') aborted = true;
+      }
+      if (aborted && !this.#gone && !this.#closed && !this.#present()) this.lost();
+    }
     for (let i = 0; i < batch.length; i += 4) {
       const tag = batch[i]!;
       const route = this.#routes.get(tag);
@@ -212,6 +223,17 @@ export class DextDevice implements BackendDevice, PipeHost {
     const routes = [...this.#routes.values()];
     this.#routes.clear();
     for (const route of routes) route(ioReturn, 0);
+  }
+
+  /** Whether the dext still answers: a call on a connection whose dext stopped is kIOReturnNoDevice. */
+  #present(): boolean {
+    try {
+      this.connection.deviceInfo();
+      return true;
+    } catch (error) {
+      const ioReturn = (error as { ioReturn?: unknown }).ioReturn;
+      return typeof ioReturn !== 'number' || completionStatus(ioReturn) !== 'disconnected';
+    }
   }
 
   /** A native call on a connection that may have closed under it. */
