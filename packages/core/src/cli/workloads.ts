@@ -1,0 +1,121 @@
+/**
+ * The command line's workloads on a gadget-zero device: loopback round trips that straddle the
+ * 4 KiB threshold with every byte verified, and SourceSink streaming with the pattern checked.
+ *
+ * @internal
+ * @module
+ */
+import { lastValueFrom, reduce, take, tap } from 'rxjs';
+import type { Device } from '../device.js';
+import type { Pipe } from '../pipe.js';
+import { planPath, type TransferPath } from '../planner.js';
+
+export interface GadgetZeroLayout {
+  readonly sourceSinkConfiguration: number;
+  readonly loopbackConfiguration: number;
+  readonly interfaceNumber: number;
+}
+
+export interface LoopbackRecord {
+  readonly size: number;
+  readonly path: TransferPath;
+  readonly verified: boolean;
+  readonly milliseconds: number;
+}
+
+export interface StreamRecord {
+  readonly transferSize: number;
+  readonly inFlight: number;
+  readonly path: TransferPath;
+  readonly bytes: number;
+  readonly transfers: number;
+  readonly seconds: number;
+  readonly megabytesPerSecond: number;
+  readonly transfersPerSecond: number;
+  readonly verified: boolean;
+}
+
+/** Claims the interface of `configurationValue` and opens its bulk IN and OUT pipes. */
+export async function openFunction(
+  device: Device,
+  configurationValue: number,
+  interfaceNumber: number,
+): Promise<{ in: Pipe; out: Pipe }> {
+  if (device.configuration?.configurationValue !== configurationValue) await device.selectConfiguration(configurationValue);
+  await device.claimInterface(interfaceNumber);
+  const endpoints = device.alternate(interfaceNumber).endpoints.filter((e) => e.type === 'bulk');
+  const inEndpoint = endpoints.find((e) => e.direction === 'in');
+  const outEndpoint = endpoints.find((e) => e.direction === 'out');
+  if (!inEndpoint || !outEndpoint) throw new Error(`interface ${interfaceNumber} has no bulk IN and OUT endpoints`);
+  return {
+    in: await device.openPipe('in', inEndpoint.endpointNumber),
+    out: await device.openPipe('out', outEndpoint.endpointNumber),
+  };
+}
+
+/** Bytes that a stale or shifted buffer does not reproduce. */
+export function testBytes(length: number, seed: number): Uint8Array {
+  const bytes = new Uint8Array(length);
+  let x = (seed * 2654435761) >>> 0 || 1;
+  for (let i = 0; i < length; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    bytes[i] = x & 0xff;
+  }
+  return bytes;
+}
+
+/** One round trip through Loopback, IN and OUT in flight together (the function echoes packet by packet). */
+export async function loopback(pipes: { in: Pipe; out: Pipe }, size: number): Promise<LoopbackRecord> {
+  const data = testBytes(size, size);
+  const started = performance.now();
+  const [received, sent] = await Promise.all([pipes.in.transferIn(size), pipes.out.transferOut(data)]);
+  const milliseconds = performance.now() - started;
+  const verified =
+    received.status === 'ok' && sent.status === 'ok' && received.path === sent.path && Buffer.compare(received.data, data) === 0;
+  return { size, path: received.path, verified, milliseconds };
+}
+
+/** The SourceSink pattern: each byte is its offset within its packet, modulo 63. */
+export function patternIntact(chunk: Uint8Array, packetSize: number): boolean {
+  for (let i = 0; i < chunk.length; i++) if (chunk[i] !== (i % packetSize) % 63) return false;
+  return true;
+}
+
+/** Streams `bytes` from SourceSink IN and checks the pattern of every chunk. */
+export async function stream(
+  pipe: Pipe,
+  transferSize: number,
+  inFlight: number,
+  bytes: number,
+  onChunk: (received: number) => void = () => undefined,
+): Promise<StreamRecord> {
+  const transfers = Math.ceil(bytes / transferSize);
+  let verified = true;
+  let received = 0;
+  const started = performance.now();
+  await lastValueFrom(
+    pipe.stream({ transferSize, inFlight }).pipe(
+      take(transfers),
+      tap((chunk) => {
+        received += chunk.length;
+        verified &&= chunk.length === transferSize && patternIntact(chunk, pipe.packetSize);
+        onChunk(received);
+      }),
+      reduce(() => undefined, undefined),
+    ),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  return {
+    transferSize,
+    inFlight,
+    path: planPath(transferSize),
+    bytes: received,
+    transfers,
+    seconds,
+    megabytesPerSecond: received / 1e6 / seconds,
+    transfersPerSecond: transfers / seconds,
+    verified,
+  };
+}
