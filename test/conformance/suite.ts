@@ -89,8 +89,8 @@ export function describeConformance(name: string, makeTarget: () => Promise<Targ
         await device.selectAlternateInterface(location.interfaceNumber, location.alternateSetting);
       }
       const endpoints = device.alternate(location.interfaceNumber).endpoints.filter((e) => e.type === 'bulk');
-      const inEndpoint = endpoints.find((e) => e.direction === 'in');
-      const outEndpoint = endpoints.find((e) => e.direction === 'out');
+      const inEndpoint = endpoints.find((e) => e.direction === 'in' && (location.endpoints?.in ?? e.endpointNumber) === e.endpointNumber);
+      const outEndpoint = endpoints.find((e) => e.direction === 'out' && (location.endpoints?.out ?? e.endpointNumber) === e.endpointNumber);
       expect(inEndpoint, `${which} has a bulk IN endpoint`).to.exist;
       expect(outEndpoint, `${which} has a bulk OUT endpoint`).to.exist;
       return {

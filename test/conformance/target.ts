@@ -28,6 +28,8 @@ export interface FunctionLocation {
   readonly configurationValue: number;
   readonly interfaceNumber: number;
   readonly alternateSetting: number;
+  /** The bulk endpoints, where the function's are not the alternate setting's first IN/OUT pair. */
+  readonly endpoints?: { readonly in: number; readonly out: number };
 }
 
 export interface GadgetZeroFixture {

@@ -42,6 +42,7 @@ export {
   TimeoutError,
   UsbError,
 } from './errors.js';
+export { auto } from './backends/auto.js';
 export { dext } from './backends/dext/index.js';
 export { libusb } from './backends/libusb/index.js';
 export type { ChunkSource } from './out-stream.js';

@@ -7,11 +7,13 @@
  * @module
  */
 import { parseArgs } from 'node:util';
+import { auto } from '../backends/auto.js';
+import { dext } from '../backends/dext/index.js';
 import { libusb } from '../backends/libusb/index.js';
 import type { Backend } from '../backend.js';
 import { Usb, type DeviceFilter } from '../usb.js';
 import { formatSize, Progress, table } from './format.js';
-import { loopback, openFunction, stream, type LoopbackRecord, type StreamRecord } from './workloads.js';
+import { loopback, openFunction, parseLocation, stream, type LoopbackRecord, type StreamRecord } from './workloads.js';
 
 const USAGE = `usage: dextio <list|loopback|stream|bench> [options]
 
@@ -21,9 +23,10 @@ const USAGE = `usage: dextio <list|loopback|stream|bench> [options]
   bench                loopback, then stream
 
 options:
-  --backend NAME       libusb (default: the backends this build has)
+  --backend NAME       dext, libusb or auto (default: auto, the dext on macOS, libusb elsewhere)
   --device VID:PID     hex ids (default 0525:a4a0, gadget zero)
-  --configs SS,LB      SourceSink and Loopback configuration values (default 1,2)
+  --source-sink LOC    where SourceSink is: configuration:interface[:endpoint] (default 1:0)
+  --loopback LOC       where Loopback is (default 2:0, the configfs gadget zero)
   --sizes LIST         loopback sizes in bytes (default 512,4095,4096,4097,65536,1048576)
   --transfer-sizes L   stream transfer sizes (default 512,4096,16384,65536)
   --in-flight N        stream transfers kept queued (default 8)
@@ -31,7 +34,7 @@ options:
   --json               print JSON records
 `;
 
-const backends: Record<string, () => Promise<Backend>> = { libusb, auto: libusb };
+const backends: Record<string, () => Promise<Backend>> = { auto, dext, libusb };
 
 function numbers(list: string): number[] {
   return list.split(',').map((item) => {
@@ -54,7 +57,8 @@ async function main(argv: string[]): Promise<number> {
     options: {
       backend: { type: 'string', default: 'auto' },
       device: { type: 'string', default: '0525:a4a0' },
-      configs: { type: 'string', default: '1,2' },
+      'source-sink': { type: 'string', default: '1:0' },
+      loopback: { type: 'string', default: '2:0' },
       sizes: { type: 'string', default: '512,4095,4096,4097,65536,1048576' },
       'transfer-sizes': { type: 'string', default: '512,4096,16384,65536' },
       'in-flight': { type: 'string', default: '8' },
@@ -91,12 +95,13 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
 
-  const [sourceSink, loopbackConfiguration] = numbers(values.configs);
+  const sourceSink = parseLocation(values['source-sink']);
+  const loopbackLocation = parseLocation(values.loopback);
   const device = await usb.open(deviceFilter(values.device));
   let ok = true;
   try {
     if (command === 'loopback' || command === 'bench') {
-      const pipes = await openFunction(device, loopbackConfiguration!, 0);
+      const pipes = await openFunction(device, loopbackLocation);
       const records: LoopbackRecord[] = [];
       const sizes = numbers(values.sizes);
       const progress = new Progress('loopback', sizes.length);
@@ -105,7 +110,7 @@ async function main(argv: string[]): Promise<number> {
         progress.update(records.length);
       }
       progress.done();
-      await device.releaseInterface(0);
+      await Promise.all([pipes.in.close(), pipes.out.close()]);
       ok &&= records.every((r) => r.verified);
       print(
         `Loopback round trips on ${usb.backend.name}\n` +
@@ -117,7 +122,7 @@ async function main(argv: string[]): Promise<number> {
       );
     }
     if (command === 'stream' || command === 'bench') {
-      const pipes = await openFunction(device, sourceSink!, 0);
+      const pipes = await openFunction(device, sourceSink);
       const [inFlight] = numbers(values['in-flight']);
       const [bytes] = numbers(values.bytes);
       const records: StreamRecord[] = [];

@@ -35,18 +35,36 @@ export interface StreamRecord {
   readonly verified: boolean;
 }
 
-/** Claims the interface of `configurationValue` and opens its bulk IN and OUT pipes. */
-export async function openFunction(
-  device: Device,
-  configurationValue: number,
-  interfaceNumber: number,
-): Promise<{ in: Pipe; out: Pipe }> {
+/**
+ * Where a gadget-zero function lives: `configuration:interface`, optionally `:endpoint` when its
+ * bulk IN and OUT endpoints (that number, both directions) are not the interface's first pair.
+ */
+export interface FunctionLocation {
+  readonly configurationValue: number;
+  readonly interfaceNumber: number;
+  readonly endpointNumber?: number;
+}
+
+export function parseLocation(spec: string): FunctionLocation {
+  const parts = spec.split(':').map(Number);
+  if (parts.length < 2 || parts.length > 3 || parts.some((n) => !Number.isInteger(n) || n < 0)) {
+    throw new RangeError(`a function location is configuration:interface[:endpoint], not '${spec}'`);
+  }
+  const [configurationValue, interfaceNumber, endpointNumber] = parts as [number, number, number?];
+  return endpointNumber === undefined ? { configurationValue, interfaceNumber } : { configurationValue, interfaceNumber, endpointNumber };
+}
+
+/** Selects the function's configuration, claims its interface and opens its bulk IN and OUT pipes. */
+export async function openFunction(device: Device, location: FunctionLocation): Promise<{ in: Pipe; out: Pipe }> {
+  const { configurationValue, interfaceNumber, endpointNumber } = location;
   if (device.configuration?.configurationValue !== configurationValue) await device.selectConfiguration(configurationValue);
-  await device.claimInterface(interfaceNumber);
-  const endpoints = device.alternate(interfaceNumber).endpoints.filter((e) => e.type === 'bulk');
+  if (!device.isClaimed(interfaceNumber)) await device.claimInterface(interfaceNumber);
+  const endpoints = device
+    .alternate(interfaceNumber)
+    .endpoints.filter((e) => e.type === 'bulk' && (endpointNumber ?? e.endpointNumber) === e.endpointNumber);
   const inEndpoint = endpoints.find((e) => e.direction === 'in');
   const outEndpoint = endpoints.find((e) => e.direction === 'out');
-  if (!inEndpoint || !outEndpoint) throw new Error(`interface ${interfaceNumber} has no bulk IN and OUT endpoints`);
+  if (!inEndpoint || !outEndpoint) throw new Error(`interface ${interfaceNumber} has no such bulk IN and OUT endpoints`);
   return {
     in: await device.openPipe('in', inEndpoint.endpointNumber),
     out: await device.openPipe('out', outEndpoint.endpointNumber),
