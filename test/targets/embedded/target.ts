@@ -4,15 +4,16 @@
  * (packages/dext/host). Linux only; needs `npm run build -w @dextio/native`.
  *
  * The dext drives one interface: the gadget's interface 0. Its alternate setting 0 holds SourceSink
- * (bulk 0x81/0x01) and Loopback (bulk 0x82/0x02) together, so there is no place where Loopback is
- * an interface's first bulk IN/OUT pair, which is what the suite opens for a function location.
+ * (bulk 0x81/0x01) and Loopback (bulk 0x82/0x02) together, so the function locations name their
+ * endpoints.
  */
 import { createRequire } from 'node:module';
 import { dext, Usb } from '@dextio/core';
 import type * as Native from '@dextio/native';
 import type { Target } from '../../conformance/target.js';
 
-const SOURCE_SINK = { configurationValue: 1, interfaceNumber: 0, alternateSetting: 0 } as const;
+const SOURCE_SINK = { configurationValue: 1, interfaceNumber: 0, alternateSetting: 0, endpoints: { in: 1, out: 1 } } as const;
+const LOOPBACK = { configurationValue: 1, interfaceNumber: 0, alternateSetting: 0, endpoints: { in: 2, out: 2 } } as const;
 
 /** Live objects that must be back to zero once nothing is open. */
 const MUST_BE_ZERO = ['connections', 'clients', 'mappings', 'notificationPorts', 'actions', 'descriptors'] as const;
@@ -34,18 +35,17 @@ export async function embeddedTarget(): Promise<Target> {
   return {
     name: 'embedded',
     features: {
-      loopback:
-        "the dext drives interface 0, where Loopback (0x82/0x02) shares alternate setting 0 with SourceSink (0x81/0x01); the suite opens an alternate's first bulk pair, which is SourceSink",
+      loopback: true,
       sink: true,
       vendorControl: true,
       halt: 'the virtual gadget stalls standard requests, SET_FEATURE(ENDPOINT_HALT) included (halts are injected in @dextio/native\'s tests)',
-      zlp: 'needs Loopback (see loopback)',
+      zlp: "the virtual gadget's Loopback echoes transfers, not packets: a ZLP comes back as an empty IN transfer of its own instead of ending the one before, and stays queued for the next case (core's dext.test.ts checks the ZLP that way)",
       disconnect: true,
       hotplug: true,
     },
     async open() {
       const device = await usb.open({ vendorId: 0x0525, productId: 0xa4a0 });
-      return { usb, device, sourceSink: SOURCE_SINK, loopback: SOURCE_SINK };
+      return { usb, device, sourceSink: SOURCE_SINK, loopback: LOOPBACK };
     },
     async disconnect() {
       host.gadgetDisconnect();
