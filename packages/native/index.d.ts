@@ -5,17 +5,28 @@
  *
  * Completions arrive as one flat Float64Array per doorbell: `[tag, status, bytes, timestamp]`
  * repeated, `status` an IOReturn (0 = success), `timestamp` in the host's nanoseconds.
+ *
+ * On macOS it talks to the installed dext through IOKit; on Linux it links the dext's host runtime
+ * and its virtual gadget zero, in the same process.
+ *
+ * @packageDocumentation
  */
 
 /** What `deviceInfo()` reports (selector GetDeviceInfo). */
 export interface DeviceInfo {
+  /** The ABI version the dext was built with (compare with `limits.abiVersion`). */
   abiVersion: number;
+  /** idVendor. */
   vendorId: number;
+  /** idProduct. */
   productId: number;
   /** bcdDevice. */
   deviceRelease: number;
+  /** bInterfaceNumber of the one interface the dext drives. */
   interfaceNumber: number;
+  /** The interface's current alternate setting. */
   alternateSetting: number;
+  /** Pipes (endpoints) of the current alternate setting. */
   pipeCount: number;
   /** 0 low, 1 full, 2 high, 3 super, 4 super+, 0xff unknown. */
   speed: number;
@@ -27,21 +38,27 @@ export interface PipeInfo {
   address: number;
   /** 1 isochronous, 2 bulk, 3 interrupt. */
   type: number;
+  /** bInterval. */
   interval: number;
+  /** wMaxPacketSize, in bytes. */
   maxPacketSize: number;
   /** Mapped slots; 0 for pipes the dext cannot drive. */
   slotCount: number;
 }
 
+/** What `control()` resolves to. */
 export interface ControlResult {
   /** IOReturn; 0 = success. */
   status: number;
+  /** Bytes transferred in the data stage. */
   bytes: number;
   /** IN: the bytes received (a copy); OUT: empty. */
   data: Uint8Array;
 }
 
+/** What `counters()` reports: the connection's own bookkeeping. */
 export interface Counters {
+  /** Whether the connection is open. */
   open: boolean;
   /** Transfers submitted and not yet delivered. */
   inFlight: number;
@@ -51,11 +68,16 @@ export interface Counters {
   doorbells: number;
   /** Completions drained from the ring. */
   completions: number;
-  /** The ring header's own counts (while open). */
+  /** The ring header's own count of doorbells (while open). */
   ringDoorbells?: number;
+  /** The ring header's own count of completions (while open). */
   ringCompletions?: number;
 }
 
+/**
+ * One connection (user client) to the dext. Each connection is exclusive: the dext drives one
+ * interface of one device, and a second `open()` fails while the first is open.
+ */
 export declare class Connection {
   /** `onCompletions` runs on the JS thread with every completion drained per doorbell. */
   constructor(onCompletions: (batch: Float64Array) => void);
@@ -63,8 +85,11 @@ export declare class Connection {
   open(): void;
   /** Stops draining, closes the connection (the dext aborts what is in flight), detaches slot views. */
   close(): void;
+  /** True between a successful `open()` and `close()`. */
   readonly isOpen: boolean;
+  /** The device and the interface the dext drives (selector GetDeviceInfo). */
   deviceInfo(): DeviceInfo;
+  /** The pipes of the current alternate setting (selector GetPipes). */
   pipes(): PipeInfo[];
   /**
    * The pipe's slots: views over the mapped memory, no copy, the same array on every call.
@@ -94,6 +119,7 @@ export declare class Connection {
   clearHalt(pipe: number): number;
   /** SET_INTERFACE; kIOReturnBusy while transfers are in flight. Returns an IOReturn. */
   selectAlternate(alternateSetting: number): number;
+  /** Transfers in flight, pinned buffers, doorbells and completions seen so far. */
   counters(): Counters;
 }
 
@@ -104,41 +130,68 @@ export declare class Connection {
  */
 export declare class Monitor {
   constructor(onEvent: (type: 'attach' | 'detach') => void);
+  /** Starts listening for the dext's service. */
   start(): void;
+  /** Stops listening; no event arrives after it returns. */
   stop(): void;
 }
 
+/** The ABI's limits (packages/dext/include/dextio/abi.h), as compiled into the addon. */
 export interface Limits {
+  /** The ABI version the addon was built against. */
   abiVersion: number;
+  /** Bytes in one mapped slot (4096); longer transfers take the descriptor path. */
   slotCapacity: number;
+  /** Slots per pipe (16): the most mapped-path transfers a pipe can have in flight. */
   slotsPerPipe: number;
+  /** Descriptor-path transfers in flight per connection, over all pipes (32). */
   maxDescriptorTransfers: number;
+  /** The longest descriptor-path transfer, in bytes (64 MiB). */
   maxDescriptorLength: number;
+  /** The longest data stage of a control transfer, in bytes (4096). */
   maxControlLength: number;
 }
+/** The ABI's limits. */
 export declare const limits: Limits;
 
+/** Objects alive in the host runtime (Linux only), for leak checks. */
 export interface LiveCounts {
+  /** Every OSObject. */
   objects: number;
+  /** IOMemoryDescriptor and its subclasses. */
   descriptors: number;
+  /** OSAction. */
   actions: number;
+  /** IOMemoryMap, plus client mappings (IOConnectMapMemory64). */
   mappings: number;
+  /** IOUserClient. */
   clients: number;
+  /** IOService, user clients included. */
   services: number;
+  /** Dispatch queue threads. */
   queues: number;
+  /** Open io_connect_t. */
   connections: number;
+  /** IONotificationPortRef. */
   notificationPorts: number;
 }
 
 /** Test hooks of the host runtime; present on Linux only. */
 export interface Host {
+  /** The host runtime's live objects. */
   liveCounts(): LiveCounts;
+  /** Halts the endpoint, as a device STALL: its transfers fail until the halt is cleared. */
   gadgetInjectStall(address: number): void;
+  /** The next IN transfer on the endpoint ends in babble (kIOReturnOverrun). */
   gadgetInjectBabble(address: number): void;
+  /** The device does not answer the next `count` transfers on the endpoint: they end only by timeout or abort. */
   gadgetInjectTimeout(address: number, count: number): void;
+  /** What SourceSink IN sends: zeros, or the gadget-zero pattern (offset % maxPacketSize) % 63, the default. */
   gadgetSetPattern(pattern: 'zeros' | 'mod63'): void;
   /** Unplug: pending transfers complete with kIOReturnNoDevice; returns once the dext has stopped. */
   gadgetDisconnect(): void;
+  /** Plugs the virtual gadget back in: the dext is matched and started again. */
   gadgetConnect(): void;
 }
+/** The host runtime's test hooks on Linux; `undefined` on macOS. */
 export declare const host: Host | undefined;

@@ -1,7 +1,8 @@
 /**
- * The numbers the guides state, checked against the code: the exported limits, and the defaults
- * that only behaviour shows (a stream's `inFlight`, `writeFrom`'s `highWaterMark`). When one of
- * these fails, the code changed: update the guides with it.
+ * The numbers the guides state, checked against the code: the exported limits, the command line's
+ * options and defaults, and the defaults that only behaviour shows (a stream's `inFlight`,
+ * `writeFrom`'s `highWaterMark`). When one of these fails, the code changed: update the guides
+ * with it.
  */
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -42,6 +43,19 @@ describe('the facts the guides state', function () {
     expect(await guide('getting-started')).to.contain('(5000) ms');
     expect(await guide('errors')).to.contain('(5000 ms) by default');
     expect(await guide('paths')).to.contain('| 1 to 4096 (');
+  });
+
+  it('the command line: every option and default in the getting-started table is the CLI\'s', async function () {
+    const source = await readFile(join(GUIDES, '../../packages/core/src/cli/main.ts'), 'utf8');
+    const options = [...source.matchAll(/'?([a-z-]+)'?: \{ type: 'string', default: (?:'([^']*)'|String\(([^)]*)\))/g)];
+    expect(options.map(([, name]) => name)).to.include.members(['backend', 'device', 'source-sink', 'loopback', 'bytes']);
+    const started = await guide('getting-started');
+    for (const [, name, literal, expression] of options) {
+      // Node evaluates `String(4 * 1024 * 1024)`-style defaults; the guide shows the number.
+      const value = literal ?? String(Function(`return ${expression}`)());
+      expect(started, `--${name}`).to.match(new RegExp(`\\| \`--${name}[^|]*\` \\| \`${value}\` \\|`));
+    }
+    for (const command of ['list', 'loopback', 'stream', 'bench']) expect(started).to.contain(`| \`dextio ${command}\` |`);
   });
 
   describe('defaults that only behaviour shows (fake target)', function () {

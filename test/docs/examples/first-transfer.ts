@@ -1,21 +1,20 @@
 /**
- * The first transfer of the getting-started guide, runnable today in this repository:
+ * The first transfer of the getting-started guide, runnable in this repository once the native
+ * addon is built (`npm run build`, which `npm start` runs too):
  *
  *   node --conditions=dextio-source --import tsx test/docs/examples/first-transfer.ts
  *
- * The device is the test suite's fake gadget zero. With a real device only the line that makes the
- * backend changes (the libusb and dext backends are coming).
+ * It uses the dext backend. On Linux, `@dextio/native` runs the dext's own code in this process
+ * against its virtual gadget zero (the embedded stack), so no hardware is needed. With a real
+ * device only the line that makes the backend changes: `libusb()` or `auto()`.
  */
 // #region first-transfer
-import { Usb } from '@dextio/core';
+import { dext, Usb } from '@dextio/core';
 import { lastValueFrom, take, toArray } from 'rxjs';
-import { FakeBackend } from '../../targets/fake/fake-backend.js';
 
-const backend = new FakeBackend();
-backend.attach(); // plug in one gadget-zero device
-const usb = new Usb(backend);
+const usb = new Usb(await dext());
 
-// Gadget zero's ids; its SourceSink IN endpoint is bulk endpoint 1.
+// Gadget zero's ids; its SourceSink IN endpoint is bulk endpoint 1 of interface 0.
 const device = await usb.open({ vendorId: 0x0525, productId: 0xa4a0 });
 await device.claimInterface(0);
 const input = await device.openPipe('in', 1);
