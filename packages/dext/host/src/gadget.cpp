@@ -68,6 +68,35 @@ std::vector<uint8_t> VirtualGadgetZero::ConfigurationDescriptor() const
     return d;
 }
 
+std::vector<uint8_t> VirtualGadgetZero::Descriptor(uint8_t type, uint8_t index) const
+{
+    constexpr uint8_t kDevice = 1, kConfiguration = 2, kString = 3;
+    // The string indexes the device descriptor names: iManufacturer 1, iProduct 2, iSerialNumber 3.
+    static const char *const kStrings[] = { "dextio", "Gadget Zero (virtual)", "dextio-virtual-0001" };
+    if (type == kDevice && index == 0) {
+        return DeviceDescriptor();
+    }
+    if (type == kConfiguration && index == 0) {
+        return ConfigurationDescriptor();
+    }
+    if (type != kString) {
+        return {};
+    }
+    if (index == 0) {
+        return { 4, kString, 0x09, 0x04 };  // one language: US English
+    }
+    if (index > std::size(kStrings)) {
+        return {};
+    }
+    std::vector<uint8_t> d = { 2, kString };
+    for (const char *c = kStrings[index - 1]; *c != '\0'; ++c) {
+        d.push_back(static_cast<uint8_t>(*c));  // UTF-16LE of ASCII
+        d.push_back(0);
+    }
+    d[0] = static_cast<uint8_t>(d.size());
+    return d;
+}
+
 uint8_t VirtualGadgetZero::AltSetting()
 {
     std::lock_guard<std::mutex> lock(mutex);
@@ -283,6 +312,16 @@ IOReturn VirtualGadgetZero::Control(uint8_t bmRequestType, uint8_t bRequest, uin
     *bytesTransferred = 0;
     if (!connected) {
         return kIOReturnNoDevice;
+    }
+    // GET_DESCRIPTOR from the device, as the composite framework under gadget zero answers it.
+    if (bmRequestType == 0x80 && bRequest == 0x06) {
+        std::vector<uint8_t> descriptor = Descriptor(static_cast<uint8_t>(wValue >> 8), static_cast<uint8_t>(wValue & 0xff));
+        if (descriptor.empty()) {
+            return kUSBHostReturnPipeStalled;
+        }
+        *bytesTransferred = static_cast<uint16_t>(std::min<size_t>(wLength, descriptor.size()));
+        std::memcpy(data, descriptor.data(), *bytesTransferred);
+        return kIOReturnSuccess;
     }
     // f_sourcesink: vendor requests to the device, wValue and wIndex zero, at most one buffer.
     bool ok = wValue == 0 && wIndex == 0 && wLength <= controlBuffer.size();

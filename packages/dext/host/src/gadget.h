@@ -22,6 +22,8 @@ public:
 
     std::vector<uint8_t> DeviceDescriptor() const;
     std::vector<uint8_t> ConfigurationDescriptor() const;
+    /** A GET_DESCRIPTOR answer (device, configuration or string), or empty for a stall. */
+    std::vector<uint8_t> Descriptor(uint8_t type, uint8_t index) const;
     uint8_t AltSetting();
     IOReturn SetAltSetting(uint8_t alt);
     bool HasEndpoint(uint8_t address, uint8_t *type, uint16_t *maxPacketSize);

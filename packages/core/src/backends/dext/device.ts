@@ -31,6 +31,7 @@ export class DextDevice implements BackendDevice, PipeHost {
   #closed = false;
   #tag = 0;
   #info: DeviceInfo;
+  #strings: Pick<DeviceDescriptor, 'manufacturerName' | 'productName' | 'serialNumber'> = {};
   #pipeInfo: PipeInfo[];
   readonly #alternates = new Map<number, AlternateDescriptor>();
   readonly #routes = new Map<number, Route>();
@@ -51,7 +52,25 @@ export class DextDevice implements BackendDevice, PipeHost {
   }
 
   get descriptor(): DeviceDescriptor {
-    return deviceDescriptor(this.#info, [...this.#alternates.values()]);
+    return { ...deviceDescriptor(this.#info, [...this.#alternates.values()]), ...this.#strings };
+  }
+
+  /**
+   * Reads the manufacturer, product and serial number strings that the device descriptor names.
+   * A device without them (or one that stalls the request) still opens; the fields stay absent.
+   */
+  async readStrings(): Promise<void> {
+    const DEVICE_DESCRIPTOR = 0x01;
+    const setup: ControlSetup = { requestType: 'standard', recipient: 'device', request: GET_DESCRIPTOR, value: DEVICE_DESCRIPTOR << 8, index: 0 };
+    const device = await this.control('in', setup, 18, 1000);
+    if (device.status !== 'ok' || device.data.length < 18) return;
+    const read = (index: number) => (index === 0 ? Promise.resolve(undefined) : this.getString(index).catch(() => undefined));
+    const [manufacturerName, productName, serialNumber] = await Promise.all([14, 15, 16].map((i) => read(device.data[i]!)));
+    this.#strings = {
+      ...(manufacturerName === undefined ? {} : { manufacturerName }),
+      ...(productName === undefined ? {} : { productName }),
+      ...(serialNumber === undefined ? {} : { serialNumber }),
+    };
   }
 
   get configurationValue(): number | null {

@@ -122,6 +122,7 @@ class DextBackend implements Backend {
       await device.close();
       throw new DisconnectedError(`device ${id} is not attached`);
     }
+    await device.readStrings();
     this.#open = device;
     this.#lastKnown = { id, descriptor: device.descriptor };
     return device;
