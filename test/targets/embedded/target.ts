@@ -11,20 +11,13 @@ import { createRequire } from 'node:module';
 import { dext, Usb } from '@dextio/core';
 import type * as Native from '@dextio/native';
 import type { Target } from '../../conformance/target.js';
+import { until } from '../../support/until.js';
 
 const SOURCE_SINK = { configurationValue: 1, interfaceNumber: 0, alternateSetting: 0, endpoints: { in: 1, out: 1 } } as const;
 const LOOPBACK = { configurationValue: 1, interfaceNumber: 0, alternateSetting: 0, endpoints: { in: 2, out: 2 } } as const;
 
 /** Live objects that must be back to zero once nothing is open. */
 const MUST_BE_ZERO = ['connections', 'clients', 'mappings', 'notificationPorts', 'actions', 'descriptors'] as const;
-
-async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
 
 export async function embeddedTarget(): Promise<Target> {
   const native = createRequire(import.meta.url)('@dextio/native') as typeof Native;
@@ -52,7 +45,7 @@ export async function embeddedTarget(): Promise<Target> {
     },
     async reconnect() {
       host.gadgetConnect();
-      await until('the dext is back', async () => (await usb.list({ vendorId: 0x0525, productId: 0xa4a0 })).length > 0);
+      await until('the dext is back', async () => (await usb.list({ vendorId: 0x0525, productId: 0xa4a0 })).length > 0, 5000);
     },
     async leaks() {
       // The dext stops a closed user client on its own queue, a moment after the close.

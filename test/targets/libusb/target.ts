@@ -10,6 +10,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { libusb, Usb, type DeviceFilter } from '@dextio/core';
 import type { Target } from '../../conformance/target.js';
+import { until } from '../../support/until.js';
 
 function deviceFilter(): DeviceFilter {
   const spec = process.env['DEXTIO_DEVICE'] ?? '0525:a4a0';
@@ -25,14 +26,6 @@ function deviceFilter(): DeviceFilter {
 function configurations(): [number, number] {
   const [sourceSink, loopback] = (process.env['DEXTIO_GADGET_ZERO_CONFIGS'] ?? '1,2').split(',').map(Number);
   return [sourceSink ?? 1, loopback ?? 2];
-}
-
-async function until(what: string, check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 export async function libusbTarget(): Promise<Target> {
