@@ -130,9 +130,10 @@ class InStream {
     if (slot !== NO_SLOT) this.core.pool.release(slot);
     if (!this.#active) return;
     if (chunk === null) return this.#fail(completion);
+    // Queue the lane's next transfer before the subscriber sees this chunk, so the bus stays busy
+    // while it works. If next() unsubscribes (take(n)), the teardown cancels that transfer.
+    this.#queue(lane);
     this.subscriber.next(chunk);
-    // next() may have unsubscribed (take(n)); only a live stream queues again.
-    if (this.#active) this.#queue(lane);
   }
 
   #fail(completion: Completion): void {
