@@ -11,6 +11,9 @@ import { DisconnectedError } from '../../errors.js';
 import { LibusbPipe } from './pipe.js';
 import { call, completionStatus, type LibusbError } from './status.js';
 
+/** How long a failed transfer waits before the device is asked whether it is still there. */
+const PROBE_DELAY_MS = 250;
+
 const requestTypeBits = { standard: 0, class: 1, vendor: 2 } as const;
 const recipientBits = { device: 0, interface: 1, endpoint: 2, other: 3 } as const;
 
@@ -115,12 +118,15 @@ export class LibusbDevice implements BackendDevice {
    * One probe at a time serves every pipe that asks.
    */
   probe(): Promise<boolean> {
-    this.#probe ??= this.control('in', { requestType: 'standard', recipient: 'device', request: 0, value: 0, index: 0 }, 2, 500).then(
-      (completion) => {
-        this.#probe = null;
-        return completion.status === 'disconnected';
-      },
-    );
+    this.#probe ??= (async () => {
+      // The host side notices a removal a moment after the transfers on it fail.
+      await new Promise((resolve) => setTimeout(resolve, PROBE_DELAY_MS));
+      const setup = { requestType: 'standard', recipient: 'device', request: 0, value: 0, index: 0 } as const;
+      const { status } = await this.control('in', setup, 2, 500);
+      this.#probe = null;
+      // A device that is there answers GET_STATUS; one that fails it is on its way out.
+      return status === 'disconnected' || status === 'error';
+    })();
     return this.#probe;
   }
 

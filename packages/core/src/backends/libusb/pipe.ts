@@ -4,7 +4,7 @@
  * a busy pipe allocates no libusb transfers after its first few.
  *
  * `usb` calls the callback given when a `Transfer` is made, whatever `submit` is passed, so each
- * kept transfer carries a slot for the handler of its current submission.
+ * kept transfer carries the state of its current submission.
  *
  * @internal
  * @module
@@ -20,15 +20,41 @@ export const LIBUSB_SLOTS_PER_PIPE = 16;
 
 const EMPTY = Buffer.alloc(0);
 
-type Done = (error: LibusbError | undefined, actual: number) => void;
-
-/** A libusb transfer and the handler of what it carries now. */
-interface Lane {
+/**
+ * A libusb transfer kept for reuse, and the state of the submission it carries now. Its callbacks
+ * are made once, so a busy pipe allocates next to nothing per transfer.
+ */
+class Lane {
   readonly transfer: Transfer;
-  done: Done;
+  /** Counts submissions, so that a handle from an earlier one cannot cancel a later one. */
+  generation = 0;
+  busy = false;
+  timedOut = false;
+  /** An OUT transfer that still owes its zero-length packet. */
+  zlpPending = false;
+  bytes = 0;
+  timer: NodeJS.Timeout | null = null;
+  onComplete: (completion: Completion) => void = ignore;
+  readonly expire = (): void => {
+    this.timedOut = true;
+    this.cancel(this.generation);
+  };
+
+  constructor(endpoint: Endpoint, done: (lane: Lane, error: LibusbError | undefined, actual: number) => void) {
+    this.transfer = endpoint.makeTransfer(0, (error, _buffer, actual) => done(this, error, actual));
+  }
+
+  cancel(generation: number): void {
+    if (!this.busy || generation !== this.generation) return;
+    try {
+      this.transfer.cancel();
+    } catch {
+      // Not pending any more: its completion is on its way.
+    }
+  }
 }
 
-const idleDone: Done = () => undefined;
+function ignore(): void {}
 
 export interface PipeOwner {
   /** `true` once the device has gone away. */
@@ -50,9 +76,12 @@ export class LibusbPipe implements BackendPipe {
   readonly #slotBuffers: readonly Buffer[];
   /** Finished transfers kept for reuse. */
   readonly #idle: Lane[] = [];
+  /** Transfers libusb holds now: what close() cancels. */
+  readonly #inFlight = new Set<Lane>();
+  /** Submissions whose completion has not yet reached its caller: what close() waits for. */
+  #undelivered = 0;
   /** Set while a completion waits for a probe of the device; later ones wait behind it. */
   #delivering: Promise<void> | null = null;
-  readonly #pending = new Set<Lane>();
   #closed = false;
   #idleWaiters: (() => void)[] = [];
 
@@ -71,7 +100,7 @@ export class LibusbPipe implements BackendPipe {
   }
 
   get outstanding(): number {
-    return this.#pending.size;
+    return this.#undelivered;
   }
 
   submit(request: TransferRequest, onComplete: (completion: Completion) => void): TransferHandle {
@@ -84,53 +113,50 @@ export class LibusbPipe implements BackendPipe {
       request.path === 'mapped'
         ? this.#slotBuffers[request.slot]!.subarray(0, request.length)
         : Buffer.from(request.buffer.buffer, request.buffer.byteOffset, request.length);
-    const sendZlp =
+    const lane = this.#idle.pop() ?? new Lane(this.endpoint, this.#transferDone);
+    const generation = ++lane.generation;
+    lane.busy = true;
+    lane.timedOut = false;
+    lane.bytes = 0;
+    lane.onComplete = onComplete;
+    lane.zlpPending =
       this.direction === 'out' && request.zlp && request.length > 0 && request.length % this.packetSize === 0;
-    const lane = this.#idle.pop() ?? this.#makeLane();
-    let finished = false;
-    let timedOut = false;
     // Timeouts run on a JavaScript timer and a cancel, the same on every platform.
-    const timer =
-      request.timeout > 0
-        ? setTimeout(() => {
-            timedOut = true;
-            cancel();
-          }, request.timeout)
-        : null;
-    const cancel = (): void => {
-      if (finished) return;
-      try {
-        lane.transfer.cancel();
-      } catch {
-        // Not pending any more: its completion is on its way.
-      }
-    };
-    const finish = (error: LibusbError | undefined, bytes: number): void => {
-      finished = true;
-      if (timer) clearTimeout(timer);
-      lane.done = idleDone;
-      this.#idle.push(lane);
-      let status = completionStatus(error);
-      if (status === 'aborted' && timedOut) status = 'timeout';
-      this.#deliver(lane, status, bytes, error?.message, onComplete);
-    };
-    this.#pending.add(lane);
-    lane.done = (error, actual) => {
-      if (error || !sendZlp) return finish(error, actual);
-      lane.done = (zlpError) => finish(zlpError, actual);
-      try {
-        lane.transfer.submit(EMPTY);
-      } catch (zlpError) {
-        setImmediate(() => finish(zlpError as LibusbError, actual));
-      }
-    };
+    lane.timer = request.timeout > 0 ? setTimeout(lane.expire, request.timeout) : null;
+    this.#inFlight.add(lane);
+    this.#undelivered++;
     try {
       lane.transfer.submit(buffer);
     } catch (error) {
-      setImmediate(() => finish(error as LibusbError, 0));
+      setImmediate(() => this.#transferDone(lane, error as LibusbError, 0));
     }
-    return { cancel };
+    return { cancel: () => lane.cancel(generation) };
   }
+
+  readonly #transferDone = (lane: Lane, error: LibusbError | undefined, actual: number): void => {
+    lane.bytes += actual;
+    if (!error && lane.zlpPending) {
+      lane.zlpPending = false;
+      try {
+        lane.transfer.submit(EMPTY);
+        return;
+      } catch (zlpError) {
+        error = zlpError as LibusbError;
+      }
+    }
+    if (lane.timer) clearTimeout(lane.timer);
+    lane.timer = null;
+    lane.busy = false;
+    this.#inFlight.delete(lane);
+    let status = completionStatus(error);
+    if (status === 'aborted' && lane.timedOut) status = 'timeout';
+    const { onComplete, bytes } = lane;
+    lane.onComplete = ignore;
+    // The lane is free before its completion is handed on: a caller that resubmits from the
+    // callback gets it straight back.
+    this.#idle.push(lane);
+    this.#deliver(status, bytes, error?.message, onComplete);
+  };
 
   /**
    * Hands a completion to its caller. libusb reports a transfer cut off by an unplug as a plain
@@ -138,7 +164,6 @@ export class LibusbPipe implements BackendPipe {
    * completions after it wait behind it, so that order per pipe holds.
    */
   #deliver(
-    lane: Lane,
     status: CompletionStatus,
     bytes: number,
     message: string | undefined,
@@ -148,9 +173,9 @@ export class LibusbPipe implements BackendPipe {
       if (status === 'disconnected' || gone) this.owner.lost();
       // Whatever libusb says of a transfer on a vanished device, it is a disconnect.
       const final = status !== 'ok' && this.owner.gone ? 'disconnected' : status;
+      this.#undelivered--;
       onComplete(final === 'error' && message ? { status: final, bytes, message } : { status: final, bytes });
-      this.#pending.delete(lane);
-      if (this.#pending.size === 0) for (const wake of this.#idleWaiters.splice(0)) wake();
+      if (this.#undelivered === 0) for (const wake of this.#idleWaiters.splice(0)) wake();
     };
     if (this.#delivering === null && (status !== 'error' || this.owner.gone)) return report(false);
     const probe = status === 'error' && !this.owner.gone ? this.owner.probe() : Promise.resolve(false);
@@ -169,26 +194,13 @@ export class LibusbPipe implements BackendPipe {
 
   async close(): Promise<void> {
     this.#closed = true;
-    for (const lane of this.#pending) {
-      try {
-        lane.transfer.cancel();
-      } catch {
-        // Already finishing.
-      }
-    }
+    for (const lane of this.#inFlight) lane.cancel(lane.generation);
     await this.drained();
   }
 
   drained(): Promise<void> {
-    if (this.#pending.size === 0) return Promise.resolve();
+    if (this.#undelivered === 0) return Promise.resolve();
     return new Promise((resolve) => this.#idleWaiters.push(resolve));
   }
 
-  #makeLane(): Lane {
-    const lane: Lane = {
-      transfer: this.endpoint.makeTransfer(0, (error, _buffer, actual) => lane.done(error, actual)),
-      done: idleDone,
-    };
-    return lane;
-  }
 }
