@@ -21,8 +21,8 @@ CACHE=${DEXTIO_HIL_CACHE:-$HIL_DIR/.cache}
 TIMEOUT=${DEXTIO_HIL_TIMEOUT:-900}
 MEM=${DEXTIO_HIL_MEM:-1024}
 SMP=${DEXTIO_HIL_SMP:-2}
-# The emulated CPU model. With `max`, node in the guest dies now and then (about one run in ten
-# here) with SIGILL or SIGSEGV; Nehalem was worse. .ci/run retries such a crash once.
+# The emulated CPU model. With `max`, node in the guest dies now and then (about one run in five
+# here) with SIGILL or SIGSEGV; Nehalem was worse. .ci/run retries such a crash.
 CPU=${DEXTIO_HIL_CPU:-max}
 VERBOSE=${DEXTIO_HIL_VERBOSE:-0}
 
