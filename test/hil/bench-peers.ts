@@ -13,6 +13,11 @@ const SIZES = [512, 4096, 65536];
 const IN_FLIGHT = 16;
 const SECONDS = 3;
 
+/** Transfers to count at `size`: about SECONDS of work at the rates seen on the emulated bus. */
+function transfersFor(size: number): number {
+  return Math.max(64, Math.round(((SECONDS * 2e6) / size) * (size >= 65536 ? 8 : 1)));
+}
+
 async function dextioRate(size: number): Promise<number> {
   const usb = new Usb(await libusb());
   const device = await usb.open({ vendorId: 0x0525, productId: 0xa4a0 });
@@ -22,11 +27,9 @@ async function dextioRate(size: number): Promise<number> {
     // Warm up, then count what arrives in a fixed time.
     await lastValueFrom(pipe.stream({ transferSize: size, inFlight: IN_FLIGHT }).pipe(take(IN_FLIGHT * 2)));
     const started = performance.now();
-    let bytes = 0;
-    const count = Math.max(64, Math.round(((SECONDS * 2e6) / size) * (size >= 65536 ? 8 : 1)));
-    bytes = await lastValueFrom(
+    const bytes = await lastValueFrom(
       pipe.stream({ transferSize: size, inFlight: IN_FLIGHT }).pipe(
-        take(count),
+        take(transfersFor(size)),
         reduce((sum, chunk) => sum + chunk.length, 0),
       ),
     );
@@ -43,7 +46,7 @@ async function startPollRate(size: number): Promise<number> {
   const iface = device.interface(0);
   iface.claim();
   const endpoint = iface.endpoints.find((e) => e.direction === 'in') as usbPackage.InEndpoint;
-  const count = Math.max(64, Math.round(((SECONDS * 2e6) / size) * (size >= 65536 ? 8 : 1)));
+  const count = transfersFor(size);
   try {
     return await new Promise<number>((resolve, reject) => {
       let received = 0;

@@ -12,9 +12,9 @@ import { isObservable, Observable, type Subscriber, type Unsubscribable } from '
 import type { Completion } from './backend.js';
 import { BackpressureError, errorForStatus } from './errors.js';
 import type { PipeCore } from './pipe-core.js';
-import { planPath, TRANSFER_LENGTH_MAX } from './planner.js';
+import { planPath } from './planner.js';
 import type { OutResult } from './results.js';
-import { checkBytes } from './validate.js';
+import { checkBytes, checkLength } from './validate.js';
 
 export interface OutStreamPlan {
   readonly inFlight: number;
@@ -119,9 +119,7 @@ class OutStream {
     let path;
     try {
       data = checkBytes('chunk', value);
-      if (data.byteLength > TRANSFER_LENGTH_MAX) {
-        throw new RangeError(`a chunk may hold at most ${TRANSFER_LENGTH_MAX} bytes, not ${data.byteLength}`);
-      }
+      checkLength('chunk.byteLength', data.byteLength);
       path = planPath(data.byteLength, undefined, this.core.backend.descriptorMinLength);
     } catch (error) {
       return this.#error(error);

@@ -44,14 +44,14 @@ class LibusbBackend implements Backend {
   constructor(private readonly module: UsbModule) {}
 
   async list(): Promise<BackendDeviceInfo[]> {
-    return this.module.getDeviceList().map((device) => ({ id: deviceId(device), descriptor: deviceDescriptor(device) }));
+    return this.module.getDeviceList().map(deviceInfo);
   }
 
   watch(listener: (event: BackendHotplugEvent) => void): () => void {
     const attach = (device: UsbDevice): void =>
-      listener({ type: 'attach', device: { id: deviceId(device), descriptor: deviceDescriptor(device) } });
+      listener({ type: 'attach', device: deviceInfo(device) });
     const detach = (device: UsbDevice): void =>
-      listener({ type: 'detach', device: { id: deviceId(device), descriptor: deviceDescriptor(device) } });
+      listener({ type: 'detach', device: deviceInfo(device) });
     this.module.usb.on('attach', attach);
     this.module.usb.on('detach', detach);
     return () => {
@@ -77,6 +77,10 @@ class LibusbBackend implements Backend {
     this.#open.add(device);
     return device;
   }
+}
+
+function deviceInfo(device: UsbDevice): BackendDeviceInfo {
+  return { id: deviceId(device), descriptor: deviceDescriptor(device) };
 }
 
 async function readStrings(device: UsbDevice): Promise<DeviceStrings> {
