@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "dextio_native",
-      "sources": ["src/addon.cc", "src/connection.cc", "src/monitor.cc"],
+      "sources": ["src/addon.cc", "src/connection.cc", "src/monitor.cc", "src/services.cc"],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",
         "../dext/include"

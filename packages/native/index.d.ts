@@ -64,6 +64,8 @@ export interface Counters {
   inFlight: number;
   /** Descriptor-path buffers pinned until their completion. */
   pinned: number;
+  /** Lease views neither revoked nor collected yet (see `leaseSlot`). */
+  leases: number;
   /** Doorbell callbacks received (one IPC message each). */
   doorbells: number;
   /** Completions drained from the ring. */
@@ -93,10 +95,26 @@ export declare class Connection {
   pipes(): PipeInfo[];
   /**
    * The pipe's slots: views over the mapped memory, no copy, the same array on every call.
-   * IN slots are read-only memory (a write faults, as on macOS): never write into them.
+   * Every slot is mapped writable. IN slots are the device's to fill: the dext never reads them,
+   * so a write into one is harmless and the next IN transfer into that slot overwrites it.
    * Detached (length 0) after close or an alternate-setting change.
    */
   slots(pipe: number): Uint8Array[];
+  /**
+   * A lease: a new `Uint8Array` of `limits.slotCapacity` bytes over the slot's mapped memory (no
+   * copy), on an `ArrayBuffer` of its own on every call, so that `revokeLease` can detach it alone.
+   * Meant for handing out the bytes of a completed IN transfer without copying them. Detached
+   * (length 0) by `revokeLease`, `close()` and an alternate-setting change, before the memory can
+   * go away. A lease dropped without being revoked is collected. Throws a `RangeError` for a pipe
+   * or slot the current alternate setting does not have.
+   */
+  leaseSlot(pipe: number, slot: number): Uint8Array;
+  /**
+   * Detaches a lease (`view` or any view over its buffer): its length becomes 0, and it can never
+   * show a later transfer's bytes. Idempotent, also after `close()`. A `TypeError` for anything
+   * other than a `Uint8Array` made by this connection's `leaseSlot`.
+   */
+  revokeLease(view: Uint8Array): void;
   /** Mapped path. Returns the submission's IOReturn; on 0, one completion with `tag` follows. */
   submitSlot(pipe: number, slot: number, length: number, timeout: number, tag: number): number;
   /**
@@ -104,7 +122,12 @@ export declare class Connection {
    * buffer is pinned until the completion. Tags must be unique among transfers in flight.
    */
   submitDescriptor(pipe: number, buffer: Uint8Array, length: number, timeout: number, tag: number): number;
-  /** A control transfer on endpoint 0; IN when bit 7 of bmRequestType is set (then `data` is the length). */
+  /**
+   * A control transfer on endpoint 0; IN when bit 7 of bmRequestType is set (then `data` is
+   * wLength, else the data stage). Up to `limits.maxControlLength` (65535) bytes: a data stage of at
+   * most 4096 bytes travels by value, a longer one as a memory descriptor the device reads or
+   * writes directly. Longer data is a `RangeError`.
+   */
   control(
     bmRequestType: number,
     bRequest: number,
@@ -122,6 +145,25 @@ export declare class Connection {
   /** Transfers in flight, pinned buffers, doorbells and completions seen so far. */
   counters(): Counters;
 }
+
+/** A DextioDriver service as the IORegistry shows it (`services()`). */
+export interface ServiceInfo {
+  /** idVendor. */
+  vendorId: number;
+  /** idProduct. */
+  productId: number;
+  /** bcdDevice. */
+  deviceRelease: number;
+  /** bInterfaceNumber of the interface the dext drives. */
+  interfaceNumber: number;
+}
+
+/**
+ * The dext's services (one per device it drives) and their ids, read from the IORegistry without
+ * opening a connection: it also lists a device that another connection holds (then `open()` fails
+ * with `ioReturn` kIOReturnExclusiveAccess).
+ */
+export declare function services(): ServiceInfo[];
 
 /**
  * Matching notifications for the dext's service: `'attach'` when a DextioDriver starts (a device
@@ -148,7 +190,7 @@ export interface Limits {
   maxDescriptorTransfers: number;
   /** The longest descriptor-path transfer, in bytes (64 MiB). */
   maxDescriptorLength: number;
-  /** The longest data stage of a control transfer, in bytes (4096). */
+  /** The longest data stage of a control transfer, in bytes (65535; above 4096 it travels as a descriptor). */
   maxControlLength: number;
 }
 /** The ABI's limits. */

@@ -5,7 +5,8 @@
 //  - mapped: every pipe has kDextioSlotsPerPipe slots, each one buffer from CreateIOBuffer that
 //    the app maps once (CopyClientMemoryForType); a submission names a slot and a length.
 //  - descriptor: transfers above kDextioSlotCapacity bytes arrive as the structure descriptor of
-//    the async call and go to AsyncIO as they are.
+//    the async call and go to AsyncIO as they are; control data stages above it likewise go to
+//    DeviceRequest.
 // Every completion is written into the completion ring, mapped into the app; AsyncCompletion is
 // sent only when the ring goes from empty to non-empty (the doorbell).
 //
@@ -175,8 +176,8 @@ kern_return_t IMPL(DextioUserClient, Start)
         memset(ivars->ringAddress, 0, sizeof(*ivars->ringAddress));
         ivars->ringAddress->header.capacity = kDextioCompletionRingCapacity;
 
-        ret = ivars->interface->CreateIOBuffer(kIOMemoryDirectionInOut, kDextioMaxControlLength,
-                                               &ivars->controlBuffer);
+        // Data stages that travel by value; larger ones bring their own descriptor.
+        ret = ivars->interface->CreateIOBuffer(kIOMemoryDirectionInOut, kDextioSlotCapacity, &ivars->controlBuffer);
     }
     if (ret == kIOReturnSuccess) {
         ret = ivars->controlBuffer->CreateMapping(0, 0, 0, 0, 0, &ivars->controlMap);
@@ -600,29 +601,58 @@ kern_return_t DextioUserClient::Control(IOUserClientMethodArguments *arguments, 
         return kIOReturnBadArgument;
     }
 
+    // wLength decides the path, as the size decides it for IOKit: up to kDextioSlotCapacity bytes the
+    // data stage travels by value through the control buffer, above it the app's structure
+    // descriptor goes to DeviceRequest as it is. A structure of the other kind, or of the other
+    // direction, is refused.
+    bool byValue = length <= kDextioSlotCapacity;
+    IOMemoryDescriptor *data = ivars->controlBuffer;
+    uint64_t dataLength = 0;
     if (deviceToHost) {
-        if (arguments->structureOutputDescriptor != NULL || length > arguments->structureOutputMaximumSize) {
+        if (arguments->structureInput != NULL || arguments->structureInputDescriptor != NULL) {
             return kIOReturnBadArgument;
+        }
+        if (byValue) {
+            if (arguments->structureOutputDescriptor != NULL || length > arguments->structureOutputMaximumSize) {
+                return kIOReturnBadArgument;
+            }
+        } else {
+            data = arguments->structureOutputDescriptor;
+            if (data == NULL || data->GetLength(&dataLength) != kIOReturnSuccess || dataLength < length) {
+                return kIOReturnBadArgument;
+            }
         }
     } else {
-        size_t size = arguments->structureInput != NULL ? arguments->structureInput->getLength() : 0;
-        if (arguments->structureInputDescriptor != NULL || size != length) {
+        if (arguments->structureOutputDescriptor != NULL || arguments->structureOutputMaximumSize != 0) {
             return kIOReturnBadArgument;
         }
-        if (size != 0) {
-            memcpy(ivars->controlAddress, arguments->structureInput->getBytesNoCopy(), size);
+        if (byValue) {
+            size_t size = arguments->structureInput != NULL ? arguments->structureInput->getLength() : 0;
+            if (arguments->structureInputDescriptor != NULL || size != length) {
+                return kIOReturnBadArgument;
+            }
+            if (size != 0) {
+                memcpy(ivars->controlAddress, arguments->structureInput->getBytesNoCopy(), size);
+            }
+        } else {
+            data = arguments->structureInputDescriptor;
+            if (arguments->structureInput != NULL || data == NULL || data->GetLength(&dataLength) != kIOReturnSuccess ||
+                dataLength != length) {
+                return kIOReturnBadArgument;
+            }
         }
     }
 
     uint16_t bytesTransferred = 0;
     kern_return_t ret = ivars->interface->DeviceRequest(
         static_cast<uint8_t>(requestType), static_cast<uint8_t>(request), static_cast<uint16_t>(value),
-        static_cast<uint16_t>(index), static_cast<uint16_t>(length), ivars->controlBuffer, &bytesTransferred,
+        static_cast<uint16_t>(index), static_cast<uint16_t>(length), data, &bytesTransferred,
         static_cast<uint32_t>(timeoutMs));
     if (ret != kIOReturnSuccess) {
         return ret;
     }
-    if (deviceToHost) {
+    // A descriptor already holds the data; a structureOutput next to it would be refused.
+    if (deviceToHost && byValue) {
         arguments->structureOutput = OSData::withBytes(ivars->controlAddress, bytesTransferred);
         if (arguments->structureOutput == NULL) {
             return kIOReturnNoMemory;
@@ -736,7 +766,6 @@ kern_return_t DextioUserClient::PrepareSlots(uint8_t address)
 kern_return_t IMPL(DextioUserClient, CopyClientMemoryForType)
 {
     IOMemoryDescriptor *descriptor = NULL;
-    uint64_t memoryOptions = 0;
     if (type == DextioMemoryTypeCompletionRing()) {
         descriptor = ivars->ring;
     } else if (type <= UINT32_MAX && DextioMemoryTypeKind(type) == kDextioMemoryKindSlot) {
@@ -744,8 +773,6 @@ kern_return_t IMPL(DextioUserClient, CopyClientMemoryForType)
         uint8_t slot = DextioMemoryTypeSlotIndex(type);
         if (index >= 0 && slot < kDextioSlotsPerPipe) {
             descriptor = ivars->pipes[index].slots[slot];
-            // The device writes IN slots; the app only reads them.
-            memoryOptions = IsIn(DextioMemoryTypePipe(type)) ? kIOUserClientMemoryReadOnly : 0;
         }
     }
     if (descriptor == NULL) {
@@ -753,6 +780,8 @@ kern_return_t IMPL(DextioUserClient, CopyClientMemoryForType)
     }
     descriptor->retain();
     *memory = descriptor;
-    *options = memoryOptions;
+    // IN slots too are mapped writable: the app's views of them must never be read-only memory
+    // (a stray write would kill it), and we never read them, so such a write harms nobody.
+    *options = 0;
     return kIOReturnSuccess;
 }

@@ -39,10 +39,10 @@ TEST(fuzz_external_method_and_memory_types)
             uint64_t scalars[16];
             for (uint64_t &scalar : scalars) {
                 scalar = Pick(random, { 0, 1, 2, 15, 16, 0x01, 0x02, 0x81, 0x82, 0x83, 0x40, 0xc0, 0x5b, 0x5c, 511,
-                                        512, 4095, 4096, 4097, 8192, 65536, UINT32_MAX, UINT64_MAX, random() });
+                                        512, 4095, 4096, 4097, 8192, 65535, 65536, UINT32_MAX, UINT64_MAX, random() });
             }
-            size_t inputSize = Pick(random, { 0, 0, 1, 8, 4095, 4096, 4097, 8192, 65536 });
-            size_t outputSize = Pick(random, { 0, 0, 8, 64, 4096, 4097, 8192, 65536 });
+            size_t inputSize = Pick(random, { 0, 0, 1, 8, 4095, 4096, 4097, 8192, 65535, 65536 });
+            size_t outputSize = Pick(random, { 0, 0, 8, 64, 4096, 4097, 8192, 65535, 65536 });
             // Half of the calls start from a well-formed request, then maybe one field is mangled.
             if (known && random() % 2 == 0) {
                 uint64_t pipe = Pick(random, { 0x01, 0x02, 0x81, 0x82 });
@@ -60,9 +60,15 @@ TEST(fuzz_external_method_and_memory_types)
                     break;
                 case kDextioSelectorControlIn:
                 case kDextioSelectorControlOut:
+                    // Both paths of the data stage: by value, or a descriptor above 4096 bytes.
+                    length = Pick(random, { 0, 64, 4096, 4097, 65535 });
                     scalars[0] = selector == kDextioSelectorControlIn ? 0xc0 : 0x40;
                     scalars[1] = selector == kDextioSelectorControlIn ? 0x5c : 0x5b;
                     scalars[2] = scalars[3] = 0, scalars[4] = length, scalars[5] = 100;
+                    if (selector == kDextioSelectorControlIn && random() % 2 == 0) {
+                        // GET_DESCRIPTOR(configuration): answered at any length.
+                        scalars[0] = 0x80, scalars[1] = 0x06, scalars[2] = 0x0200;
+                    }
                     inputSize = selector == kDextioSelectorControlIn ? 0 : length;
                     outputSize = selector == kDextioSelectorControlIn ? length : 0;
                     break;

@@ -177,6 +177,66 @@ TEST(lifecycle_terminate_with_stale_service_handle)
 
 namespace {
 
+// A numeric registry property as a client reads it: -1 if absent or not an SInt32.
+int64_t RegistryNumber(io_service_t service, CFStringRef key, IOOptionBits options)
+{
+    CFTypeRef property = IORegistryEntrySearchCFProperty(service, kIOServicePlane, key, kCFAllocatorDefault, options);
+    if (property == nullptr) {
+        return -1;
+    }
+    int32_t value = 0;
+    bool ok = CFGetTypeID(property) == CFNumberGetTypeID() &&
+              CFNumberGetValue(static_cast<CFNumberRef>(property), kCFNumberSInt32Type, &value);
+    CFRelease(property);
+    return ok ? value : -1;
+}
+
+} // namespace
+
+TEST(lifecycle_registry_properties_without_opening)
+{
+    constexpr IOOptionBits kUp = kIORegistryIterateRecursively | kIORegistryIterateParents;
+    io_service_t service = FindDextService();
+    CHECK(service != IO_OBJECT_NULL);
+    // The driver's own table has its personality's match keys; bcdDevice is the device's.
+    CHECK_EQ(RegistryNumber(service, CFSTR("idVendor"), 0), 0x0525);
+    CHECK_EQ(RegistryNumber(service, CFSTR("bcdDevice"), 0), -1);
+    CHECK_EQ(RegistryNumber(service, CFSTR("bcdDevice"), kIORegistryIterateParents), -1);
+    CHECK_EQ(RegistryNumber(service, CFSTR("idVendor"), kUp), 0x0525);
+    CHECK_EQ(RegistryNumber(service, CFSTR("idProduct"), kUp), 0xa4a0);
+    CHECK_EQ(RegistryNumber(service, CFSTR("bcdDevice"), kUp), 0x0100);
+    CHECK_EQ(RegistryNumber(service, CFSTR("bInterfaceNumber"), kUp), 0);
+    CHECK_EQ(RegistryNumber(service, CFSTR("NoSuchKey"), kUp), -1);
+    CHECK(IORegistryEntrySearchCFProperty(service, "IOUSB", CFSTR("idVendor"), kCFAllocatorDefault, kUp) == nullptr);
+    CHECK(CFSTR("idVendor") == CFSTR("idVendor"));
+
+    // The same while a client holds the device, and the ids convert only where they fit.
+    TestClient client;
+    CHECK_EQ(client.Open(), kIOReturnSuccess);
+    CFTypeRef vendor = IORegistryEntrySearchCFProperty(service, kIOServicePlane, CFSTR("idVendor"), kCFAllocatorDefault,
+                                                       kUp);
+    CHECK(vendor != nullptr);
+    int8_t narrow = 0;
+    int64_t wide = 0;
+    CHECK(!CFNumberGetValue(static_cast<CFNumberRef>(vendor), kCFNumberSInt8Type, &narrow));
+    CHECK(CFNumberGetValue(static_cast<CFNumberRef>(vendor), kCFNumberSInt64Type, &wide));
+    CHECK_EQ(wide, 0x0525);
+    CFRelease(vendor);
+    CHECK_EQ(client.Close(), kIOReturnSuccess);
+
+    // Unplugged: the stale handle's service has left the plane; no service matches any more.
+    DextioHostGadgetDisconnect();
+    CHECK_EQ(RegistryNumber(service, CFSTR("bcdDevice"), kUp), -1);
+    CHECK(FindDextService() == IO_OBJECT_NULL);
+    CHECK_EQ(IOObjectRelease(service), kIOReturnSuccess);
+    DextioHostGadgetConnect();
+    service = FindDextService();
+    CHECK_EQ(RegistryNumber(service, CFSTR("bcdDevice"), kUp), 0x0100);
+    CHECK_EQ(IOObjectRelease(service), kIOReturnSuccess);
+}
+
+namespace {
+
 struct HotplugLog {
     std::mutex mutex;
     int arrived = 0;

@@ -2,6 +2,10 @@
 #include <DriverKit/DriverKit.h>
 #include <IOKit/IOKitLib.h>
 
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <cstring>
 
@@ -104,4 +108,28 @@ TEST(runtime_dispatch_queue_is_serial)
     }
     CHECK(inOrder);
     dispatch_release(queue);
+}
+
+TEST(runtime_read_only_mapping_faults_on_write)
+{
+    TestClient client;
+    CHECK_EQ(client.Open(), kIOReturnSuccess);
+    mach_vm_address_t address = 0;
+    mach_vm_size_t size = 0;
+    CHECK_EQ(IOConnectMapMemory64(client.connect, DextioMemoryTypeSlot(0x01, 7), mach_task_self(), &address, &size,
+                                  kIOMapAnywhere | kIOMapReadOnly),
+             kIOReturnSuccess);
+    auto *memory = reinterpret_cast<volatile uint8_t *>(address);
+    CHECK_EQ(memory[0], 0);  // readable
+    fflush(nullptr);
+    pid_t child = fork();
+    if (child == 0) {
+        signal(SIGSEGV, SIG_DFL);  // die quietly, even under AddressSanitizer
+        memory[0] = 1;
+        _exit(0);
+    }
+    int status = 0;
+    CHECK_EQ(waitpid(child, &status, 0), child);
+    CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV);
+    CHECK_EQ(client.Close(), kIOReturnSuccess);
 }

@@ -1,6 +1,7 @@
 /*
- * @dextio/native: the IOKit user client of the dext. Exports `Connection`, the ABI's limits, and
- * on the host runtime (Linux) `host`: live-object counts and the virtual gadget's fault injection.
+ * @dextio/native: the IOKit user client of the dext. Exports `Connection`, `Monitor`, `services()`,
+ * the ABI's limits, and on the host runtime (Linux) `host`: live-object counts and the virtual
+ * gadget's fault injection.
  */
 #include <napi.h>
 
@@ -8,6 +9,7 @@
 
 #include "connection.h"
 #include "monitor.h"
+#include "services.h"
 
 #ifdef DEXTIO_HOST_RUNTIME
 #include <dextio/host.h>
@@ -78,6 +80,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports)
 {
     exports.Set("Connection", dextio::Connection::Init(env));
     exports.Set("Monitor", dextio::Monitor::Init(env));
+    exports.Set("services", Napi::Function::New(env, dextio::Services, "services"));
     Napi::Object limits = Napi::Object::New(env);
     limits.Set("abiVersion", (double)DEXTIO_ABI_VERSION);
     limits.Set("slotCapacity", (double)kDextioSlotCapacity);

@@ -101,6 +101,22 @@ struct SlotHint {
     std::shared_ptr<Session> session;
 };
 
+/* A lease's finalizer also removes the lease from its connection's table. */
+struct LeaseHint {
+    std::shared_ptr<Session> session;
+    std::shared_ptr<LeaseTable> leases;
+    uint64_t id;
+};
+
+/* Wrapped into a lease's ArrayBuffer (napi_wrap), where JS cannot forge it: revokeLease reads it
+ * to accept only leases of its own connection. */
+struct LeaseTag {
+    uint64_t connection;
+    uint64_t lease;
+};
+
+std::atomic<uint64_t> gNextConnectionId{1};
+
 } // namespace
 
 Napi::Function Connection::Init(Napi::Env env)
@@ -113,6 +129,8 @@ Napi::Function Connection::Init(Napi::Env env)
                            InstanceMethod<&Connection::DeviceInfo>("deviceInfo"),
                            InstanceMethod<&Connection::Pipes>("pipes"),
                            InstanceMethod<&Connection::Slots>("slots"),
+                           InstanceMethod<&Connection::LeaseSlot>("leaseSlot"),
+                           InstanceMethod<&Connection::RevokeLease>("revokeLease"),
                            InstanceMethod<&Connection::SubmitSlot>("submitSlot"),
                            InstanceMethod<&Connection::SubmitDescriptor>("submitDescriptor"),
                            InstanceMethod<&Connection::Control>("control"),
@@ -123,7 +141,8 @@ Napi::Function Connection::Init(Napi::Env env)
                        });
 }
 
-Connection::Connection(const Napi::CallbackInfo &info) : Napi::ObjectWrap<Connection>(info)
+Connection::Connection(const Napi::CallbackInfo &info)
+    : Napi::ObjectWrap<Connection>(info), id_(gNextConnectionId++)
 {
     if (info.Length() < 1 || !info[0].IsFunction()) {
         throw Napi::TypeError::New(info.Env(), "onCompletions must be a function");
@@ -149,6 +168,27 @@ uint8_t Connection::PipeArgument(const Napi::CallbackInfo &info, size_t index) c
         std::snprintf(hex, sizeof hex, "%02x", address);
         return std::string(hex);
     }() + " is not a pipe of the current alternate setting");
+}
+
+uint16_t Connection::SlotCount(uint8_t pipe) const
+{
+    for (const DextioPipeInfo &p : pipes_) {
+        if (p.address == pipe) return p.slotCount;
+    }
+    return 0;
+}
+
+uint8_t *Connection::MapSlot(Napi::Env env, uint8_t pipe, uint8_t slot)
+{
+    uint32_t type = DextioMemoryTypeSlot(pipe, slot);
+    auto mapped = slotAddresses_.find(type);
+    if (mapped != slotAddresses_.end()) return mapped->second;
+    mach_vm_address_t address = 0;
+    mach_vm_size_t size = 0;
+    kern_return_t kr = IOConnectMapMemory64(session_->connect, type, mach_task_self(), &address, &size, kIOMapAnywhere);
+    if (kr == kIOReturnSuccess && size < kDextioSlotCapacity) kr = kIOReturnNoMemory;
+    if (kr != kIOReturnSuccess) ThrowIOReturn(env, "mapping a slot", kr);
+    return slotAddresses_[type] = reinterpret_cast<uint8_t *>(address);
 }
 
 Napi::Value Connection::Open(const Napi::CallbackInfo &info)
@@ -314,29 +354,70 @@ Napi::Value Connection::Slots(const Napi::CallbackInfo &info)
     uint8_t pipe = PipeArgument(info, 0);
     auto cached = slotArrays_.find(pipe);
     if (cached != slotArrays_.end()) return cached->second.Value();
-    uint16_t slotCount = 0;
-    for (const DextioPipeInfo &p : pipes_) {
-        if (p.address == pipe) slotCount = p.slotCount;
-    }
+    uint16_t slotCount = SlotCount(pipe);
     Napi::Array slots = Napi::Array::New(env, slotCount);
     for (uint16_t slot = 0; slot < slotCount; slot++) {
-        mach_vm_address_t address = 0;
-        mach_vm_size_t size = 0;
-        kern_return_t kr = IOConnectMapMemory64(session_->connect, DextioMemoryTypeSlot(pipe, (uint8_t)slot),
-                                                mach_task_self(), &address, &size, kIOMapAnywhere);
-        if (kr == kIOReturnSuccess && size < kDextioSlotCapacity) kr = kIOReturnNoMemory;
-        if (kr != kIOReturnSuccess) ThrowIOReturn(env, "slots: mapping a slot", kr);
+        uint8_t *address = MapSlot(env, pipe, (uint8_t)slot);
         /* No copy: the view is the mapping itself. The hint keeps the session (and so the mapping,
          * which lives as long as the connection) referenced until V8 lets go of the buffer; close()
          * detaches the buffer first, so no view outlives the mapping. */
         Napi::ArrayBuffer buffer = Napi::ArrayBuffer::New(
-            env, reinterpret_cast<void *>(address), kDextioSlotCapacity,
-            [](Napi::Env, void *, SlotHint *hint) { delete hint; }, new SlotHint{session_});
+            env, address, kDextioSlotCapacity, [](Napi::Env, void *, SlotHint *hint) { delete hint; },
+            new SlotHint{session_});
         slotBuffers_.push_back(Napi::Persistent(buffer));
         slots.Set((uint32_t)slot, Napi::Uint8Array::New(env, kDextioSlotCapacity, buffer, 0));
     }
     slotArrays_.emplace(pipe, Napi::Persistent(slots));
     return slots;
+}
+
+Napi::Value Connection::LeaseSlot(const Napi::CallbackInfo &info)
+{
+    Napi::Env env = info.Env();
+    RequireOpen(env, "leaseSlot");
+    uint8_t pipe = PipeArgument(info, 0);
+    uint16_t slotCount = SlotCount(pipe);
+    if (slotCount == 0) throw Napi::RangeError::New(env, "pipe has no slots");
+    uint8_t slot = (uint8_t)IntegerArgument(info, 1, "slot", 0, slotCount - 1);
+    uint8_t *address = MapSlot(env, pipe, slot);
+    /* A buffer of its own, so that revoking it detaches this lease and nothing else. */
+    uint64_t id = nextLease_++;
+    Napi::ArrayBuffer buffer = Napi::ArrayBuffer::New(
+        env, address, kDextioSlotCapacity,
+        [](Napi::Env, void *, LeaseHint *hint) {
+            hint->leases->erase(hint->id);
+            delete hint;
+        },
+        new LeaseHint{session_, leases_, id});
+    auto *tag = new LeaseTag{id_, id};
+    napi_status status = napi_wrap(
+        env, buffer, tag, [](napi_env, void *data, void *) { delete static_cast<LeaseTag *>(data); }, nullptr,
+        nullptr);
+    if (status != napi_ok) {
+        delete tag;
+        throw Napi::Error::New(env, "leaseSlot: napi_wrap failed");
+    }
+    leases_->emplace(id, Napi::Weak(buffer));
+    return Napi::Uint8Array::New(env, kDextioSlotCapacity, buffer, 0);
+}
+
+Napi::Value Connection::RevokeLease(const Napi::CallbackInfo &info)
+{
+    Napi::Env env = info.Env();
+    if (info.Length() < 1 || !info[0].IsTypedArray() ||
+        info[0].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
+        throw Napi::TypeError::New(env, "view must be a Uint8Array");
+    }
+    Napi::ArrayBuffer buffer = info[0].As<Napi::Uint8Array>().ArrayBuffer();
+    void *data = nullptr;
+    if (napi_unwrap(env, buffer, &data) != napi_ok || data == nullptr ||
+        static_cast<LeaseTag *>(data)->connection != id_) {
+        throw Napi::TypeError::New(env, "view must be a lease of this connection (from leaseSlot)");
+    }
+    /* Idempotent: a revoked lease, or one detached by close() or selectAlternate(), stays so. */
+    if (!buffer.IsDetached()) buffer.Detach();
+    leases_->erase(static_cast<LeaseTag *>(data)->lease);
+    return env.Undefined();
 }
 
 Napi::Value Connection::SubmitSlot(const Napi::CallbackInfo &info)
@@ -410,6 +491,8 @@ Napi::Value Connection::Control(const Napi::CallbackInfo &info)
     scalars[kDextioControlIndex] = IntegerArgument(info, 3, "wIndex", 0, 0xffff);
     bool in = (scalars[kDextioControlRequestType] & 0x80) != 0;
     std::vector<uint8_t> data;
+    /* The structure is exactly the data stage, so IOKit passes it as the dext expects: by value up
+     * to kDextioSlotCapacity bytes, as a descriptor of this buffer above. */
     if (in) {
         data.resize(IntegerArgument(info, 4, "length", 0, kDextioMaxControlLength));
     } else {
@@ -419,7 +502,8 @@ Napi::Value Connection::Control(const Napi::CallbackInfo &info)
         }
         Napi::Uint8Array bytes = info[4].As<Napi::Uint8Array>();
         if (bytes.ByteLength() > kDextioMaxControlLength) {
-            throw Napi::RangeError::New(env, "data must be at most 4096 bytes");
+            throw Napi::RangeError::New(env,
+                                        "data must be at most " + std::to_string(kDextioMaxControlLength) + " bytes");
         }
         data.assign(bytes.Data(), bytes.Data() + bytes.ByteLength());
     }
@@ -479,6 +563,7 @@ Napi::Value Connection::Counters(const Napi::CallbackInfo &info)
     result.Set("open", open_);
     result.Set("inFlight", (double)inFlight_);
     result.Set("pinned", (double)pinned_.size());
+    result.Set("leases", (double)leases_->size());
     if (session_) {
         result.Set("doorbells", (double)session_->doorbells.load());
         result.Set("completions", (double)session_->completions.load());
@@ -496,14 +581,17 @@ Napi::Value Connection::Counters(const Napi::CallbackInfo &info)
 
 void Connection::DetachSlotViews()
 {
-    for (auto &buffer : slotBuffers_) {
+    auto detach = [](Napi::Reference<Napi::ArrayBuffer> &buffer) {
         if (!buffer.IsEmpty()) {
             Napi::ArrayBuffer value = buffer.Value();
             if (!value.IsEmpty() && !value.IsDetached()) value.Detach();
         }
-    }
+    };
+    for (auto &buffer : slotBuffers_) detach(buffer);
+    for (auto &lease : *leases_) detach(lease.second);
     slotBuffers_.clear();
     slotArrays_.clear();
+    leases_->clear();
 }
 
 void Connection::Shutdown(Napi::Env env)
@@ -531,6 +619,7 @@ void Connection::Shutdown(Napi::Env env)
     session->port = nullptr;
     dispatch_release(session->queue);
     session->queue = nullptr;
+    slotAddresses_.clear();
     pinned_.clear();
     inFlight_ = 0;
 }

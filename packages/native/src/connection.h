@@ -44,6 +44,10 @@ struct Session {
     std::atomic<uint64_t> completions{0};
 };
 
+/* Lease views by id, weak: a lease dropped without revokeLease is collected, and its finalizer
+ * removes the entry. Shared with those finalizers, which may run after the connection is gone. */
+using LeaseTable = std::unordered_map<uint64_t, Napi::Reference<Napi::ArrayBuffer>>;
+
 class Connection : public Napi::ObjectWrap<Connection> {
 public:
     static Napi::Function Init(Napi::Env env);
@@ -64,6 +68,8 @@ private:
     Napi::Value DeviceInfo(const Napi::CallbackInfo &info);
     Napi::Value Pipes(const Napi::CallbackInfo &info);
     Napi::Value Slots(const Napi::CallbackInfo &info);
+    Napi::Value LeaseSlot(const Napi::CallbackInfo &info);
+    Napi::Value RevokeLease(const Napi::CallbackInfo &info);
     Napi::Value SubmitSlot(const Napi::CallbackInfo &info);
     Napi::Value SubmitDescriptor(const Napi::CallbackInfo &info);
     Napi::Value Control(const Napi::CallbackInfo &info);
@@ -74,11 +80,15 @@ private:
 
     void RequireOpen(Napi::Env env, const char *what) const;
     uint8_t PipeArgument(const Napi::CallbackInfo &info, size_t index) const;
+    uint16_t SlotCount(uint8_t pipe) const;
+    uint8_t *MapSlot(Napi::Env env, uint8_t pipe, uint8_t slot);
     bool PipeIsIn(uint8_t pipe) const { return (pipe & 0x80) != 0; }
     void Submitted(Napi::Env env);
     void Shutdown(Napi::Env env);
     void DetachSlotViews();
 
+    /* Tells this connection's leases from any other ArrayBuffer (see LeaseTag). */
+    const uint64_t id_;
     std::shared_ptr<Session> session_;
     Napi::FunctionReference onCompletions_;
     bool open_ = false;
@@ -88,6 +98,10 @@ private:
     /* Slot views per pipe, made once; detached at close (the mappings go away with the connection). */
     std::map<uint8_t, Napi::Reference<Napi::Array>> slotArrays_;
     std::vector<Napi::Reference<Napi::ArrayBuffer>> slotBuffers_;
+    /* Where each slot (by memory type) is mapped: once per connection, for slots() and leases. */
+    std::unordered_map<uint32_t, uint8_t *> slotAddresses_;
+    std::shared_ptr<LeaseTable> leases_ = std::make_shared<LeaseTable>();
+    uint64_t nextLease_ = 0;
     /* Buffers of descriptor-path transfers, pinned by tag until their completion. */
     std::unordered_map<uint64_t, Napi::Reference<Napi::Value>> pinned_;
 };

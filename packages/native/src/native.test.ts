@@ -3,6 +3,8 @@
  * live-object counts back to their baseline after streaming.
  */
 import { createRequire } from 'node:module';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { expect } from 'chai';
 import type * as Native from '../index.js';
 
@@ -16,6 +18,16 @@ const kIOReturnTimeout = 0xe00002d6 | 0;
 const kIOReturnOverrun = 0xe00002e8 | 0;
 const kUSBHostReturnPipeStalled = 0xe0005000 | 0;
 const kIOReturnNoDevice = 0xe00002c0 | 0;
+const kIOReturnExclusiveAccess = 0xe00002c5 | 0;
+
+/** The gadget as the registry and GetDeviceInfo show it. */
+const gadgetService = { vendorId: 0x0525, productId: 0xa4a0, deviceRelease: 0x0100, interfaceNumber: 0 };
+
+/** A full garbage collection, for the tests of what dropped objects leave behind. */
+function collectGarbage(): void {
+  setFlagsFromString('--expose-gc');
+  (runInNewContext('gc') as () => void)();
+}
 
 interface Done {
   tag: number;
@@ -92,6 +104,7 @@ describe('@dextio/native on the host runtime', function () {
     expect(() => new native.Connection(42 as unknown as () => void)).to.throw(TypeError, /onCompletions/);
     expect(() => connection.submitSlot(IN, 0, 8, 0, 1)).to.throw(Error, /closed/);
     expect(() => connection.pipes()).to.throw(Error, /closed/);
+    expect(() => connection.leaseSlot(IN, 0)).to.throw(Error, /closed/);
     connection.open();
     try {
       expect(() => connection.open()).to.throw(Error, /already open/);
@@ -107,7 +120,15 @@ describe('@dextio/native on the host runtime', function () {
       expect(() => connection.submitDescriptor(IN, new Uint8Array(8192), 8193, 0, 1)).to.throw(RangeError, /length/);
       expect(() => connection.control(0x40, 0x5b, 0, 0, 8 as unknown as Uint8Array, 0)).to.throw(TypeError, /data/);
       expect(() => connection.control(0x1c0, 0x5c, 0, 0, 8, 0)).to.throw(RangeError, /bmRequestType/);
-      expect(() => connection.control(0xc0, 0x5c, 0, 0, 4097, 0)).to.throw(RangeError, /length/);
+      expect(() => connection.control(0xc0, 0x5c, 0, 0, 65536, 0)).to.throw(RangeError, /length/);
+      expect(() => connection.control(0x40, 0x5b, 0, 0, new Uint8Array(65536), 0)).to.throw(RangeError, /data/);
+      expect(() => connection.leaseSlot(0x85, 0)).to.throw(RangeError, /pipe/);
+      expect(() => connection.leaseSlot(IN, 16)).to.throw(RangeError, /slot/);
+      expect(() => connection.leaseSlot(IN, -1)).to.throw(RangeError, /slot/);
+      expect(() => connection.revokeLease([] as unknown as Uint8Array)).to.throw(TypeError, /Uint8Array/);
+      expect(() => connection.revokeLease(new Uint16Array(8) as unknown as Uint8Array)).to.throw(TypeError, /Uint8Array/);
+      expect(() => connection.revokeLease(new Uint8Array(8))).to.throw(TypeError, /lease/);
+      expect(() => connection.revokeLease(connection.slots(IN)[0]!)).to.throw(TypeError, /lease/);
       expect(() => connection.abort(0x03)).to.throw(RangeError, /pipe/);
       expect(() => connection.selectAlternate(256)).to.throw(RangeError, /alternateSetting/);
       expect(() => host.gadgetInjectStall(300)).to.throw(RangeError, /address/);
@@ -150,6 +171,130 @@ describe('@dextio/native on the host runtime', function () {
       const read = await connection.control(0xc0, 0x5c, 0, 0, 3, 1000);
       expect([...read.data]).to.deep.equal([1, 2, 3]);
       expect((await connection.control(0xc0, 0x7e, 0, 0, 8, 1000)).status).to.equal(kUSBHostReturnPipeStalled);
+    } finally {
+      connection.close();
+    }
+  });
+
+  it('refuses a second connection while one is open, with kIOReturnExclusiveAccess', function () {
+    const { connection } = connect();
+    connection.open();
+    try {
+      const second = connect().connection;
+      expect(() => second.open()).to.throw(Error).with.property('ioReturn', kIOReturnExclusiveAccess);
+      expect(second.isOpen).to.equal(false);
+    } finally {
+      connection.close();
+    }
+  });
+
+  it('lists the services and their ids without opening them, and follows an unplug', function () {
+    expect(native.services()).to.deep.equal([gadgetService]);
+    const { connection } = connect();
+    connection.open();
+    try {
+      const info = connection.deviceInfo();
+      const { vendorId, productId, deviceRelease, interfaceNumber } = info;
+      expect({ vendorId, productId, deviceRelease, interfaceNumber }).to.deep.equal(gadgetService);
+      expect(native.services(), 'while the connection holds the device').to.deep.equal([gadgetService]);
+    } finally {
+      connection.close();
+    }
+    host.gadgetDisconnect();
+    try {
+      expect(native.services()).to.deep.equal([]);
+    } finally {
+      host.gadgetConnect();
+    }
+    expect(native.services()).to.deep.equal([gadgetService]);
+  });
+
+  it('carries control data stages above 4096 bytes, up to 65535', async function () {
+    const { connection } = connect();
+    connection.open();
+    try {
+      // GET_DESCRIPTOR(configuration) answers short at any wLength: by value, then as a descriptor.
+      const byValue = await connection.control(0x80, 0x06, 0x0200, 0, 4096, 1000);
+      expect(byValue).to.deep.include({ status: 0, bytes: 69 });
+      for (const length of [4097, 65535]) {
+        const large = await connection.control(0x80, 0x06, 0x0200, 0, length, 1000);
+        expect(large).to.deep.include({ status: 0, bytes: 69 });
+        expect(Buffer.compare(large.data, byValue.data)).to.equal(0);
+      }
+      // Gadget zero's vendor requests stop at its 4096-byte ep0 buffer: a longer data stage reaches
+      // the device, which stalls it.
+      const long = Uint8Array.from({ length: 65535 }, (_, i) => i & 0xff);
+      expect((await connection.control(0x40, 0x5b, 0, 0, long, 1000)).status).to.equal(kUSBHostReturnPipeStalled);
+      expect((await connection.control(0xc0, 0x5c, 0, 0, 5000, 1000)).status).to.equal(kUSBHostReturnPipeStalled);
+      expect((await connection.control(0x40, 0x5b, 0, 0, long.subarray(0, 4096), 1000)).bytes).to.equal(4096);
+      const back = await connection.control(0xc0, 0x5c, 0, 0, 4096, 1000);
+      expect(Buffer.compare(back.data, long.subarray(0, 4096))).to.equal(0);
+    } finally {
+      connection.close();
+    }
+  });
+
+  it('leases an IN slot: its own view of the transfer\'s bytes, detached by revoke and by close', async function () {
+    const { connection, completion } = connect();
+    connection.open();
+    const message = Uint8Array.from({ length: 200 }, (_, i) => (i * 5 + 1) & 0xff);
+    connection.slots(0x02)[1]!.set(message);
+    const received = completion(2);
+    connection.submitSlot(0x82, 3, 512, 1000, 2);
+    const sent = completion(1);
+    connection.submitSlot(0x02, 1, message.length, 1000, 1);
+    expect((await sent).status).to.equal(0);
+    expect(await received).to.deep.equal({ tag: 2, status: 0, bytes: 200 });
+
+    const lease = connection.leaseSlot(0x82, 3);
+    const other = connection.leaseSlot(0x82, 3);
+    const out = connection.leaseSlot(0x02, 1);
+    expect(lease.length).to.equal(native.limits.slotCapacity);
+    expect(lease.buffer).to.not.equal(other.buffer);
+    expect(Buffer.compare(lease.subarray(0, 200), message)).to.equal(0);
+    expect(connection.counters().leases).to.equal(3);
+
+    const part = lease.subarray(0, 16);
+    connection.revokeLease(part);
+    expect(lease.length, 'a revoked lease reads as empty').to.equal(0);
+    expect(part.length).to.equal(0);
+    expect(other.length, 'other leases of the slot stay').to.equal(native.limits.slotCapacity);
+    expect(connection.counters().leases).to.equal(2);
+    connection.revokeLease(lease);
+
+    connection.close();
+    for (const view of [other, out]) expect(view.length, 'detached at close').to.equal(0);
+    expect(connection.counters().leases).to.equal(0);
+    connection.revokeLease(other);
+    const { connection: next } = connect();
+    next.open();
+    try {
+      expect(() => next.revokeLease(other), "another connection's lease").to.throw(TypeError, /lease/);
+      const fresh = next.leaseSlot(IN, 0);
+      expect(fresh.length).to.equal(native.limits.slotCapacity);
+      expect(next.selectAlternate(1)).to.equal(0);
+      expect(fresh.length, 'detached by an alternate-setting change').to.equal(0);
+      expect(next.selectAlternate(0)).to.equal(0);
+    } finally {
+      next.close();
+    }
+  });
+
+  it('collects leases that are never revoked', async function () {
+    this.timeout(30_000);
+    const { connection } = connect();
+    connection.open();
+    try {
+      for (let slot = 0; slot < 16; slot++) connection.leaseSlot(IN, slot);
+      const mappings = host.liveCounts().mappings;
+      for (let i = 0; i < 20_000; i++) connection.leaseSlot(IN, i % 16);
+      expect(host.liveCounts().mappings, 'a lease maps nothing new').to.equal(mappings);
+      const deadline = Date.now() + 10_000;
+      while (connection.counters().leases > 0 && Date.now() < deadline) {
+        collectGarbage();
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      expect(connection.counters().leases).to.equal(0);
     } finally {
       connection.close();
     }
@@ -206,8 +351,10 @@ describe('@dextio/native on the host runtime', function () {
     connection.submitSlot(IN, 0, 512, 0, 4);
     expect(connection.abort(IN)).to.equal(0);
     expect((await done).status).to.equal(kIOReturnAborted);
+    const lease = connection.leaseSlot(IN, 0);
     expect(connection.selectAlternate(1)).to.equal(0);
     expect(slots[0]!.length, 'views detached by an alternate-setting change').to.equal(0);
+    expect(lease.length, 'leases too').to.equal(0);
     expect(connection.pipes().map((p) => p.address)).to.have.members([0x01, 0x81]);
     expect(() => connection.slots(0x82)).to.throw(RangeError, /pipe/);
     const again = connection.slots(IN);

@@ -238,9 +238,35 @@ uint64_t PageRound(uint64_t size)
 
 } // namespace
 
-struct __CFDictionary {
+// CoreFoundation stand-ins. Every CF object here derives from HostCFObject alone (so the base is at
+// the object's address), which lets CFRelease and CFGetTypeID take any of them.
+struct HostCFObject {
+    virtual ~HostCFObject() = default;
+    virtual CFTypeID TypeID() const = 0;
+};
+
+namespace {
+// Local values: CoreFoundation assigns its type IDs at run time.
+enum : CFTypeID { kHostCFStringTypeID = 7, kHostCFDictionaryTypeID = 18, kHostCFNumberTypeID = 22 };
+} // namespace
+
+struct __CFDictionary : HostCFObject {
+    __CFDictionary(std::string name, bool byName) : name(std::move(name)), byName(byName) {}
+    CFTypeID TypeID() const override { return kHostCFDictionaryTypeID; }
     std::string name;
     bool byName;
+};
+
+struct __CFString : HostCFObject {
+    explicit __CFString(std::string value) : value(std::move(value)) {}
+    CFTypeID TypeID() const override { return kHostCFStringTypeID; }
+    std::string value;
+};
+
+struct __CFNumber : HostCFObject {
+    explicit __CFNumber(int64_t value) : value(value) {}
+    CFTypeID TypeID() const override { return kHostCFNumberTypeID; }
+    int64_t value;
 };
 
 struct IONotificationPort {
@@ -253,19 +279,75 @@ mach_port_t mach_task_self(void)
     return 1;
 }
 
+const CFAllocatorRef kCFAllocatorDefault = nullptr;
+
 void CFRelease(CFTypeRef cf)
 {
-    delete static_cast<const __CFDictionary *>(cf);
+    // The only strings are CFSTR's constants, which live for the whole process.
+    const auto *object = static_cast<const HostCFObject *>(cf);
+    if (object->TypeID() != kHostCFStringTypeID) {
+        delete object;
+    }
+}
+
+CFTypeID CFGetTypeID(CFTypeRef cf)
+{
+    return static_cast<const HostCFObject *>(cf)->TypeID();
+}
+
+CFTypeID CFNumberGetTypeID(void)
+{
+    return kHostCFNumberTypeID;
+}
+
+namespace {
+
+template <typename T>
+Boolean StoreNumber(int64_t value, void *valuePtr)
+{
+    T converted = static_cast<T>(value);
+    memcpy(valuePtr, &converted, sizeof(converted));
+    return converted == value;
+}
+
+} // namespace
+
+Boolean CFNumberGetValue(CFNumberRef number, CFNumberType theType, void *valuePtr)
+{
+    switch (theType) {
+    case kCFNumberSInt8Type:
+        return StoreNumber<int8_t>(number->value, valuePtr);
+    case kCFNumberSInt16Type:
+        return StoreNumber<int16_t>(number->value, valuePtr);
+    case kCFNumberSInt32Type:
+        return StoreNumber<int32_t>(number->value, valuePtr);
+    case kCFNumberSInt64Type:
+        return StoreNumber<int64_t>(number->value, valuePtr);
+    default:
+        return false;
+    }
+}
+
+CFStringRef __CFStringMakeConstantString(const char *cStr)
+{
+    static std::mutex mutex;
+    static std::map<std::string, const __CFString *> *constants = new std::map<std::string, const __CFString *>;
+    std::lock_guard<std::mutex> lock(mutex);
+    const __CFString *&constant = (*constants)[cStr];
+    if (constant == nullptr) {
+        constant = new __CFString(cStr);
+    }
+    return constant;
 }
 
 CFMutableDictionaryRef IOServiceMatching(const char *name)
 {
-    return new __CFDictionary{ name, false };
+    return new __CFDictionary(name, false);
 }
 
 CFMutableDictionaryRef IOServiceNameMatching(const char *name)
 {
-    return new __CFDictionary{ name, true };
+    return new __CFDictionary(name, true);
 }
 
 kern_return_t IOServiceGetMatchingServices(mach_port_t, CFDictionaryRef matching, io_iterator_t *existing)
@@ -378,6 +460,80 @@ kern_return_t IOObjectRelease(io_object_t object)
         service->release();
     }
     return kIOReturnSuccess;
+}
+
+namespace {
+
+using RegistryTable = std::map<std::string, int64_t>;
+
+RegistryTable DeviceTable(HostUSBDeviceState *state)
+{
+    std::vector<uint8_t> d = state->gadget->DeviceDescriptor();
+    return { { "idVendor", d[8] | d[9] << 8 }, { "idProduct", d[10] | d[11] << 8 }, { "bcdDevice", d[12] | d[13] << 8 } };
+}
+
+RegistryTable InterfaceTable(IOUSBHostInterface *interface)
+{
+    // IOUSBHostInterface repeats its device's ids next to its own, for matching.
+    RegistryTable table = DeviceTable(interface->HostDeviceState());
+    std::vector<uint8_t> configuration = interface->HostDeviceState()->gadget->ConfigurationDescriptor();
+    table["bConfigurationValue"] = configuration[5];
+    table["bInterfaceNumber"] = interface->HostInterfaceNumber();
+    return table;
+}
+
+// The property tables from the service up the service plane: a driver matched on an interface
+// holds its personality's match keys, the interface and the device their descriptors' fields. A
+// terminated service, or one whose device is gone, has left the plane: it keeps only its own.
+std::vector<RegistryTable> RegistryPath(IOService *service, bool parents)
+{
+    std::vector<RegistryTable> path;
+    auto *device = OSDynamicCast(IOUSBHostDevice, service);
+    auto *interface = OSDynamicCast(IOUSBHostInterface, service);
+    if (device == nullptr && interface == nullptr) {
+        interface = OSDynamicCast(IOUSBHostInterface, service->GetProvider());
+        const HostPersonality *personality = service->HostState()->personality;
+        if (interface == nullptr || personality == nullptr) {
+            return path;
+        }
+        path.push_back({ { "idVendor", personality->idVendor },
+                         { "idProduct", personality->idProduct },
+                         { "bInterfaceNumber", personality->bInterfaceNumber },
+                         { "bConfigurationValue", personality->bConfigurationValue } });
+        if (!parents || Terminated(service)) {
+            return path;
+        }
+    }
+    HostUSBDeviceState *state = device != nullptr ? device->HostDeviceState() : interface->HostDeviceState();
+    if (interface != nullptr) {
+        path.push_back(InterfaceTable(interface));
+        if (!parents || !state->attached) {
+            return path;
+        }
+    }
+    path.push_back(DeviceTable(state));
+    return path;
+}
+
+} // namespace
+
+CFTypeRef IORegistryEntrySearchCFProperty(io_registry_entry_t entry, const io_name_t plane, CFStringRef key,
+                                          CFAllocatorRef, IOOptionBits options)
+{
+    std::shared_ptr<Handle> handle = FindHandle(entry);
+    if (handle == nullptr || handle->kind != Handle::kService || plane == nullptr || key == nullptr ||
+        strcmp(plane, kIOServicePlane) != 0) {
+        return nullptr;
+    }
+    // The host's services have no children: a recursive search only goes up, and only if asked.
+    bool parents = (options & kIORegistryIterateRecursively) != 0 && (options & kIORegistryIterateParents) != 0;
+    for (const RegistryTable &table : RegistryPath(handle->service, parents)) {
+        auto found = table.find(key->value);
+        if (found != table.end()) {
+            return new __CFNumber(found->second);
+        }
+    }
+    return nullptr;
 }
 
 kern_return_t IOServiceOpen(io_service_t service, task_port_t, uint32_t type, io_connect_t *connect)

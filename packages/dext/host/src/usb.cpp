@@ -265,6 +265,13 @@ kern_return_t IOUSBHostInterface::DeviceRequest(uint8_t bmRequestType, uint8_t b
     if (bytesTransferred == nullptr || (wLength > 0 && (dataBuffer == nullptr || dataBuffer->HostLength() < wLength))) {
         return kIOReturnBadArgument;
     }
+    // The data stage's direction must be one the buffer allows, as for AsyncIO.
+    uint64_t needed = (bmRequestType & kIOUSBDeviceRequestDirectionMask) == kIOUSBDeviceRequestDirectionIn
+                          ? kIOMemoryDirectionIn
+                          : kIOMemoryDirectionOut;
+    if (wLength > 0 && (dataBuffer->HostDirection() & needed) == 0) {
+        return kIOReturnBadArgument;
+    }
     if (device->openedBy == nullptr) {
         return kIOReturnNotOpen;
     }

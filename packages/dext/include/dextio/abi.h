@@ -29,8 +29,10 @@ enum {
     kDextioMaxDescriptorTransfers = 32,
     /* Largest descriptor-path transfer (AsyncIO takes a uint32_t length; keep well below). */
     kDextioMaxDescriptorLength = 64 * 1024 * 1024,
-    /* Largest control transfer data stage; control data always travels by value. */
-    kDextioMaxControlLength = 4096,
+    /* Largest control transfer data stage (wLength is 16 bits). Like a transfer, it travels by
+     * value up to kDextioSlotCapacity bytes and as the structure descriptor above, which the dext
+     * hands to DeviceRequest without a copy. */
+    kDextioMaxControlLength = 65535,
     /* Completion ring entries: >= every transfer that can be in flight at once
      * (kDextioMaxPipes * kDextioSlotsPerPipe + kDextioMaxDescriptorTransfers), power of two. */
     kDextioCompletionRingCapacity = 1024,
@@ -50,9 +52,12 @@ typedef enum DextioSelector {
      * more than kDextioSlotCapacity bytes (arrives as structureInputDescriptor) or, for an IN pipe,
      * a structure output of more than kDextioSlotCapacity bytes (structureOutputDescriptor). */
     kDextioSelectorSubmitDescriptor = 3,
-    /* in: scalars DextioControlScalar, out: structure (the data stage), scalar[0] = bytes */
+    /* in: scalars DextioControlScalar; out: a structure output of at least wLength bytes (the data
+     * stage: by value up to kDextioSlotCapacity, else structureOutputDescriptor), scalar[0] = bytes */
     kDextioSelectorControlIn = 4,
-    /* in: scalars DextioControlScalar + structure (the data stage, may be empty), out: scalar[0] */
+    /* in: scalars DextioControlScalar + a structure input of exactly wLength bytes (the data stage,
+     * may be empty: by value up to kDextioSlotCapacity, else structureInputDescriptor);
+     * out: scalar[0] = bytes */
     kDextioSelectorControlOut = 5,
     /* in: scalar[0] = pipe. In-flight transfers complete with kIOReturnAborted. */
     kDextioSelectorAbortPipe = 6,
@@ -101,7 +106,9 @@ typedef enum DextioControlScalar {
     kDextioControlRequest,            /* bRequest */
     kDextioControlValue,              /* wValue */
     kDextioControlIndex,              /* wIndex */
-    kDextioControlLength,             /* wLength; must equal the structure's size */
+    kDextioControlLength,             /* wLength, 0 .. kDextioMaxControlLength; it, not the structure,
+                                         decides the path: a descriptor for more than
+                                         kDextioSlotCapacity bytes, by value otherwise */
     kDextioControlTimeoutMs,
     kDextioControlScalarCount
 } DextioControlScalar;
@@ -119,7 +126,8 @@ typedef struct DextioPipeInfo {
 /* ---- Memory types (IOConnectMapMemory64 -> CopyClientMemoryForType) ------------------------- */
 
 /* type = kind << 24 | pipe << 8 | slot. The dext returns the same descriptor for the same type for
- * the life of a connection; IN slots are mapped read-only. */
+ * the life of a connection. Slots of both directions are mapped read-write: the dext never reads an
+ * IN slot, so a stray write into one only spoils bytes the next IN transfer overwrites. */
 typedef enum DextioMemoryKind {
     kDextioMemoryKindSlot = 1,
     kDextioMemoryKindCompletionRing = 2,

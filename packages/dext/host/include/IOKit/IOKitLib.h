@@ -21,6 +21,7 @@ typedef mach_port_t io_object_t;
 typedef io_object_t io_connect_t;
 typedef io_object_t io_service_t;
 typedef io_object_t io_iterator_t;
+typedef io_object_t io_registry_entry_t;
 typedef mach_port_t task_port_t;
 typedef uint64_t mach_vm_address_t;
 typedef uint64_t mach_vm_size_t;
@@ -35,11 +36,32 @@ extern const mach_port_t kIOMainPortDefault;
 #define kIOMasterPortDefault kIOMainPortDefault
 mach_port_t mach_task_self(void);
 
-/* CoreFoundation stand-ins: matching dictionaries are opaque here. */
+/* CoreFoundation stand-ins (CFBase.h, CFNumber.h, CFString.h): matching dictionaries, and the keys
+ * and numbers of registry properties. */
+typedef const void *CFTypeRef;
+typedef unsigned long CFTypeID;
+typedef signed long CFIndex;
+typedef unsigned char Boolean;
+typedef const struct __CFAllocator *CFAllocatorRef;
 typedef const struct __CFDictionary *CFDictionaryRef;
 typedef struct __CFDictionary *CFMutableDictionaryRef;
-typedef const void *CFTypeRef;
+typedef const struct __CFString *CFStringRef;
+typedef const struct __CFNumber *CFNumberRef;
+typedef CFIndex CFNumberType;
+enum {
+    kCFNumberSInt8Type = 1,
+    kCFNumberSInt16Type = 2,
+    kCFNumberSInt32Type = 3,
+    kCFNumberSInt64Type = 4,
+};
+extern const CFAllocatorRef kCFAllocatorDefault;
 void CFRelease(CFTypeRef cf);
+CFTypeID CFGetTypeID(CFTypeRef cf);
+CFTypeID CFNumberGetTypeID(void);
+/* Stores the value converted to theType; false if the conversion lost information. */
+Boolean CFNumberGetValue(CFNumberRef number, CFNumberType theType, void *valuePtr);
+CFStringRef __CFStringMakeConstantString(const char *cStr);
+#define CFSTR(cStr) __CFStringMakeConstantString("" cStr "")
 
 enum {
     kIOAsyncReservedIndex = 0,
@@ -86,6 +108,19 @@ typedef void (*IOServiceMatchingCallback)(void *refcon, io_iterator_t iterator);
 kern_return_t IOServiceAddMatchingNotification(IONotificationPortRef notifyPort, const io_name_t notificationType,
                                                CFDictionaryRef matching, IOServiceMatchingCallback callback,
                                                void *refCon, io_iterator_t *notification);
+
+/* The IORegistry (IOKitKeys.h, IOKitLib.h). The host's service plane is the dext's service, its
+ * IOUSBHostInterface, then the IOUSBHostDevice; the USB services publish their descriptors' fields
+ * (idVendor, idProduct, bcdDevice, bInterfaceNumber, ...) as numbers. */
+#define kIOServicePlane "IOService"
+enum {
+    kIORegistryIterateRecursively = 0x00000001,
+    kIORegistryIterateParents = 0x00000002,
+};
+/* The property of the entry or, with kIORegistryIterateRecursively | kIORegistryIterateParents, of
+ * the first of its ancestors that has it; NULL if none. The caller releases it (CFRelease). */
+CFTypeRef IORegistryEntrySearchCFProperty(io_registry_entry_t entry, const io_name_t plane, CFStringRef key,
+                                          CFAllocatorRef allocator, IOOptionBits options);
 
 kern_return_t IOServiceOpen(io_service_t service, task_port_t owningTask, uint32_t type, io_connect_t *connect);
 kern_return_t IOServiceClose(io_connect_t connect);

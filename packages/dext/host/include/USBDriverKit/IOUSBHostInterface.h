@@ -31,6 +31,7 @@ public:
     /* Host only. */
     static IOUSBHostInterface *HostCreate(HostUSBDeviceState *device, uint8_t interfaceNumber);
     HostUSBDeviceState *HostDeviceState() const { return device; }
+    uint8_t HostInterfaceNumber() const { return interfaceNumber; }
 
 protected:
     void free() override;
