@@ -116,20 +116,46 @@ export interface BackendPipe {
   readonly packetSize: number;
   /**
    * The mapped path's memory: one view per slot, each {@link MAPPED_TRANSFER_MAX} bytes long,
-   * fixed for the life of the pipe. The caller chooses which slot a transfer uses.
+   * writable (IN slots too: JavaScript never holds a view of read-only memory). The caller chooses
+   * which slot a transfer uses. An entry may be replaced by {@link lease}'s `revoke`: read
+   * `slots[i]` at use, never keep it.
    */
   readonly slots: readonly Uint8Array[];
   /** The smallest length the descriptor path accepts here (4097 under IOKit's rule). */
   readonly descriptorMinLength: number;
   /**
+   * The most descriptor-path transfers this pipe may have in flight at once: its own share of
+   * whatever the backend can hold, so that no pipe can take another's. At least 1. The caller
+   * never submits more; the mapped path's own limit is `slots.length`.
+   */
+  readonly descriptorTransfersMax: number;
+  /**
+   * Hands the first `length` bytes of slot `slot` (whose IN transfer has completed) to a zero-copy
+   * lease: a view of the slot's memory that only the lease holds. After `revoke()`, that view is
+   * empty (its ArrayBuffer detached) and can never show a later transfer's bytes; the slot itself
+   * stays usable. The caller revokes before it reuses the slot.
+   */
+  lease(slot: number, length: number): SlotLease;
+  /**
    * Starts one transfer. The backend reads `request` during the call and keeps nothing of it.
    * Throws nothing for a transfer the device refuses: every outcome arrives through `onComplete`.
+   * The caller keeps at most `slots.length` mapped and {@link descriptorTransfersMax} descriptor
+   * transfers outstanding, and submits in the order the user asked for; the backend may refuse
+   * anything beyond those limits with `'error'`.
    */
   submit(request: TransferRequest, onComplete: (completion: Completion) => void): TransferHandle;
   /** Clears a halt on the endpoint (CLEAR_FEATURE(ENDPOINT_HALT)) and resets its data toggle. */
   clearHalt(): Promise<void>;
   /** Aborts what is outstanding and releases the slots; resolves when every callback has run. */
   close(): Promise<void>;
+}
+
+/** A zero-copy view of a slot, from {@link BackendPipe.lease}. */
+export interface SlotLease {
+  /** The slot's first bytes, as received: a view that only this lease holds. */
+  readonly data: Uint8Array;
+  /** Detaches `data` (it reads as empty from then on); the slot stays usable. Idempotent. */
+  revoke(): void;
 }
 
 /** The outcome of a control transfer. */
@@ -161,9 +187,14 @@ export interface BackendDevice {
   /** Reads string descriptor `index` (US English) as text. */
   getString(index: number): Promise<string>;
   /**
+   * The longest data stage this backend can carry: 65535 (all of wLength) unless the layer below
+   * refuses more (libusb on Linux and Windows: 4096). The caller never asks for more.
+   */
+  readonly controlLengthMax: number;
+  /**
    * Runs a control transfer on endpoint 0. `data` is the OUT payload, or for IN the most bytes to
-   * receive. Resolves with the outcome (a stall resolves, with `status: 'stall'`); rejects only for
-   * failures outside the transfer itself.
+   * receive: any wLength from 0 to {@link controlLengthMax}. Resolves with the outcome (a stall resolves, with
+   * `status: 'stall'`); rejects only for failures outside the transfer itself.
    */
   control(
     direction: Direction,
@@ -175,7 +206,8 @@ export interface BackendDevice {
   openPipe(direction: Direction, endpointNumber: number): Promise<BackendPipe>;
   /**
    * Registers a listener for the device going away. It runs once, after every outstanding transfer
-   * has completed with `'disconnected'`. Returns a function that removes it.
+   * has completed with `'disconnected'`. The backend notices an unplug by itself, also while the
+   * device is idle and nobody watches hotplug. Returns a function that removes it.
    */
   onDisconnect(listener: () => void): () => void;
   /** Closes pipes and the device. Idempotent. */
@@ -186,8 +218,13 @@ export interface BackendDevice {
 export interface BackendDeviceInfo {
   /** Stable while the device stays attached; different after a re-attach. */
   readonly id: string;
-  /** The device descriptor, with the strings that could be read without opening the device. */
+  /**
+   * The device descriptor, with the strings that could be read without opening the device. For a
+   * busy device it may hold only what the system shows without opening it (ids, no configurations).
+   */
   readonly descriptor: DeviceDescriptor;
+  /** `true` when another process (or another backend instance) holds the device: `open` rejects with `AccessError`. */
+  readonly busy: boolean;
 }
 
 /** A hotplug event. */
@@ -209,7 +246,10 @@ export interface Backend {
    * that stops it.
    */
   watch(listener: (event: BackendHotplugEvent) => void): () => void;
-  /** Opens a listed device. Rejects with `AccessError` when the system refuses, `DisconnectedError` when it is gone. */
+  /**
+   * Opens a listed device. Rejects with `AccessError` when the system refuses or the device is held
+   * (the message says which), `DisconnectedError` when it is gone.
+   */
   open(id: string): Promise<BackendDevice>;
 }
 

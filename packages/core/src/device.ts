@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { firstValueFrom, Observable } from 'rxjs';
+import { defer, firstValueFrom, Observable } from 'rxjs';
 import type { BackendDevice, ControlCompletion } from './backend.js';
 import type {
   AlternateDescriptor,
@@ -17,7 +17,7 @@ import type {
 import { ClosedError, DisconnectedError, errorForStatus } from './errors.js';
 import { Pipe } from './pipe.js';
 import type { ControlInResult, ControlOutResult, TransferStatus } from './results.js';
-import { checkBytes, checkInteger, checkSetup, checkTimeout } from './validate.js';
+import { checkBytes, checkInteger, checkOptions, checkSetup, checkTimeout } from './validate.js';
 
 /** Options of a control transfer. */
 export interface ControlOptions {
@@ -86,6 +86,15 @@ export class Device {
   get configuration(): ConfigurationDescriptor | undefined {
     const value = this.#backend.configurationValue;
     return this.descriptor.configurations.find((c) => c.configurationValue === value);
+  }
+
+  /**
+   * The longest control data stage this backend can carry: 65535 (all of wLength) except where
+   * the layer below refuses more (libusb on Linux and Windows: 4096). Longer requests throw a
+   * `RangeError` that names the limit.
+   */
+  get controlLengthMax(): number {
+    return this.#backend.controlLengthMax;
   }
 
   /** Whether this device holds a claim on interface `interfaceNumber`. */
@@ -172,7 +181,7 @@ export class Device {
   }
 
   /**
-   * A control IN transfer on endpoint 0 of up to `length` bytes (0 to 65535).
+   * A control IN transfer on endpoint 0 of up to `length` bytes (0 to 65535, at most {@link Device.controlLengthMax}).
    *
    * @returns a cold Observable of one {@link ControlInResult}; a stall is `status: 'stall'`.
    *   It errors with `TimeoutError` (after {@link CONTROL_TIMEOUT_DEFAULT} ms unless
@@ -184,14 +193,14 @@ export class Device {
    * const { status, data } = await firstValueFrom(device.controlIn(setup, 64));
    * ```
    */
-  controlIn(setup: ControlSetup, length: number, options: ControlOptions = {}): Observable<ControlInResult> {
+  controlIn(setup: ControlSetup, length: number, options?: ControlOptions): Observable<ControlInResult> {
     checkSetup(setup);
-    checkInteger('length', length, 0, 0xffff);
+    this.#checkControlLength('length', checkInteger('length', length, 0, 0xffff));
     return this.#control('in', setup, length, options, (c) => ({ status: c.status as TransferStatus, data: c.data }));
   }
 
   /**
-   * A control OUT transfer on endpoint 0 with an optional payload of up to 65535 bytes.
+   * A control OUT transfer on endpoint 0 with an optional payload of up to 65535 bytes (at most {@link Device.controlLengthMax}).
    *
    * @returns a cold Observable of one {@link ControlOutResult}; it errors as {@link Device.controlIn} does.
    * @throws TypeError / RangeError for a bad setup or data; {@link ClosedError} after close.
@@ -199,26 +208,26 @@ export class Device {
   controlOut(
     setup: ControlSetup,
     data?: Uint8Array | ArrayBufferView | ArrayBuffer,
-    options: ControlOptions = {},
+    options?: ControlOptions,
   ): Observable<ControlOutResult> {
     checkSetup(setup);
     const bytes = data === undefined ? new Uint8Array(0) : checkBytes('data', data);
-    checkInteger('data.byteLength', bytes.byteLength, 0, 0xffff);
+    this.#checkControlLength('data.byteLength', checkInteger('data.byteLength', bytes.byteLength, 0, 0xffff));
     return this.#control('out', setup, bytes, options, (c) => ({ status: c.status as TransferStatus, bytesWritten: c.bytes }));
   }
 
-  /** `controlIn` as a Promise (WebUSB's name). */
+  /** `controlIn` as a Promise (WebUSB's name). A bad argument rejects, as in WebUSB, rather than throws. */
   controlTransferIn(setup: ControlSetup, length: number, options?: ControlOptions): Promise<ControlInResult> {
-    return firstValueFrom(this.controlIn(setup, length, options));
+    return firstValueFrom(defer(() => this.controlIn(setup, length, options)));
   }
 
-  /** `controlOut` as a Promise (WebUSB's name). */
+  /** `controlOut` as a Promise (WebUSB's name). A bad argument rejects, as in WebUSB, rather than throws. */
   controlTransferOut(
     setup: ControlSetup,
     data?: Uint8Array | ArrayBufferView | ArrayBuffer,
     options?: ControlOptions,
   ): Promise<ControlOutResult> {
-    return firstValueFrom(this.controlOut(setup, data, options));
+    return firstValueFrom(defer(() => this.controlOut(setup, data, options)));
   }
 
   /**
@@ -279,11 +288,11 @@ export class Device {
     direction: Direction,
     setup: ControlSetup,
     data: Uint8Array | number,
-    options: ControlOptions,
+    options: ControlOptions | undefined,
     toResult: (completion: ControlCompletion) => T,
   ): Observable<T> {
     this.#assertOpen(direction === 'in' ? 'controlIn' : 'controlOut');
-    const timeout = checkTimeout(options.timeout, CONTROL_TIMEOUT_DEFAULT);
+    const timeout = checkTimeout(checkOptions<ControlOptions>('options', options, ['timeout']).timeout, CONTROL_TIMEOUT_DEFAULT);
     return new Observable<T>((subscriber) => {
       if (this.#state === 'disconnected') {
         subscriber.error(new DisconnectedError('the device is disconnected'));
@@ -307,6 +316,13 @@ export class Device {
         (error: unknown) => subscriber.error(error),
       );
     });
+  }
+
+  #checkControlLength(name: string, length: number): void {
+    const max = this.#backend.controlLengthMax;
+    if (length > max) {
+      throw new RangeError(`${name} ${length} is more than the ${max} bytes of control data this backend can carry (device.controlLengthMax)`);
+    }
   }
 
   async #closePipes(which: (pipe: Pipe) => boolean): Promise<void> {

@@ -16,6 +16,7 @@ export type {
   Completion,
   CompletionStatus,
   ControlCompletion,
+  SlotLease,
   TransferHandle,
   TransferRequest,
 } from './backend.js';
@@ -45,6 +46,12 @@ export {
 export { auto } from './backends/auto.js';
 export { dext } from './backends/dext/index.js';
 export { libusb } from './backends/libusb/index.js';
+export {
+  createReadStream,
+  createWriteStream,
+  type ReadStreamOptions,
+  type WriteStreamOptions,
+} from './node-streams.js';
 export type { ChunkSource } from './out-stream.js';
 export { Pipe } from './pipe.js';
 export { MAPPED_TRANSFER_MAX, planPath, TRANSFER_LENGTH_MAX, type TransferPath } from './planner.js';
@@ -55,6 +62,8 @@ export {
   type InResult,
   type LeasedInResult,
   type OutResult,
+  type PipeLimits,
+  type ReadonlyUint8Array,
   type StreamOptions,
   type TransferOptions,
   type TransferStatus,

@@ -9,9 +9,8 @@
  * @module
  */
 import { isObservable, Observable, type Subscriber, type Unsubscribable } from 'rxjs';
-import type { Completion } from './backend.js';
-import { BackpressureError, errorForStatus } from './errors.js';
-import type { PipeCore } from './pipe-core.js';
+import { AbortedError, BackpressureError, DisconnectedError, errorForStatus } from './errors.js';
+import { QueuedTransfer, type PipeCore } from './pipe-core.js';
 import { planPath } from './planner.js';
 import type { OutResult } from './results.js';
 import { checkBytes, checkLength } from './validate.js';
@@ -48,8 +47,9 @@ class OutStream {
   #pulling = false;
   #iterator: AsyncIterator<Uint8Array> | null = null;
   #subscription: Unsubscribable | null = null;
-  readonly #queued: Uint8Array[] = [];
-  readonly #cancels = new Set<() => void>();
+  readonly #queued: unknown[] = [];
+  readonly #writes = new Set<QueuedTransfer>();
+  #stopWatching: (() => void) | null = null;
 
   constructor(
     private readonly core: PipeCore,
@@ -58,6 +58,12 @@ class OutStream {
   ) {}
 
   start(source: ChunkSource): () => void {
+    // A close or an unplug must end the stream even while it waits for the source.
+    this.#stopWatching = this.core.onFailure((failure) => {
+      const error =
+        failure instanceof DisconnectedError ? failure : new AbortedError('writeFrom: the pipe was closed');
+      this.#error(error);
+    });
     if (isObservable(source)) {
       this.#subscription = source.subscribe({
         next: (chunk) => {
@@ -73,6 +79,8 @@ class OutStream {
           this.#pump();
         },
       });
+      // The source may have ended the stream while subscribing (a bad first chunk).
+      if (!this.#active) this.#subscription.unsubscribe();
     } else {
       this.#iterator = source[Symbol.asyncIterator]();
       this.#pump();
@@ -82,24 +90,30 @@ class OutStream {
 
   /** Starts writes while there is room, pulling the iterator only when a write can start. */
   #pump(): void {
-    while (this.#active && this.#cancels.size < this.plan.inFlight) {
-      const chunk = this.#queued.shift();
-      if (chunk !== undefined) {
-        this.#write(chunk);
+    while (this.#active && this.#writes.size < this.plan.inFlight) {
+      if (this.#queued.length > 0) {
+        this.#write(this.#queued.shift());
         continue;
       }
       if (this.#iterator && !this.#sourceDone && !this.#pulling) this.#pull(this.#iterator);
       break;
     }
-    if (this.#active && this.#sourceDone && this.#cancels.size === 0 && this.#queued.length === 0) {
-      this.#active = false;
+    if (this.#active && this.#sourceDone && this.#writes.size === 0 && this.#queued.length === 0) {
+      this.#stop();
       this.subscriber.complete();
     }
   }
 
   #pull(iterator: AsyncIterator<Uint8Array>): void {
     this.#pulling = true;
-    iterator.next().then(
+    let next: Promise<IteratorResult<Uint8Array>>;
+    try {
+      next = Promise.resolve(iterator.next());
+    } catch (error) {
+      this.#pulling = false;
+      return this.#error(error);
+    }
+    next.then(
       (result) => {
         this.#pulling = false;
         if (!this.#active) return;
@@ -124,18 +138,22 @@ class OutStream {
     } catch (error) {
       return this.#error(error);
     }
-    const spec = { path, length: data.byteLength, timeout: this.plan.timeout, zlp: this.plan.zlp, data, buffer: null };
-    const cancel = this.core.start(spec, (completion: Completion, slot: number) => {
-      this.#cancels.delete(cancel);
-      if (slot >= 0) this.core.pool.release(slot);
+    const write = new QueuedTransfer(this.core, (completion) => {
+      this.#writes.delete(write);
       if (!this.#active) return;
-      if (completion.status !== 'ok') {
-        return this.#error(errorForStatus(completion.status, completion.message));
+      if (completion.status !== 'ok' || completion.error) {
+        return this.#error(completion.error ?? errorForStatus(completion.status as Exclude<typeof completion.status, 'ok'>, completion.message));
       }
-      this.subscriber.next({ status: 'ok', bytesWritten: completion.bytes, path });
+      this.subscriber.next({ status: 'ok', bytesWritten: completion.bytes, path: write.path });
       this.#pump();
     });
-    if (this.#active) this.#cancels.add(cancel);
+    write.path = path;
+    write.length = data.byteLength;
+    write.timeout = this.plan.timeout;
+    write.zlp = this.plan.zlp;
+    write.data = data;
+    this.#writes.add(write);
+    this.core.start(write);
   }
 
   #error(error: unknown): void {
@@ -147,8 +165,10 @@ class OutStream {
   #stop(): void {
     this.#active = false;
     this.#queued.length = 0;
-    for (const cancel of this.#cancels) cancel();
-    this.#cancels.clear();
+    this.#stopWatching?.();
+    this.#stopWatching = null;
+    for (const write of this.#writes) this.core.cancel(write);
+    this.#writes.clear();
     this.#subscription?.unsubscribe();
     this.#subscription = null;
     const iterator = this.#iterator;

@@ -1,29 +1,74 @@
 /**
- * The shared state of one open pipe: its backend pipe, its slot pool, how many transfers are
- * outstanding, and why it can no longer be used (closed or disconnected). {@link Pipe} and the
- * stream functions build on it.
+ * The shared state of one open pipe: its backend pipe, the queue that gives the pipe one order,
+ * the backend's limits as resources, and why the pipe can no longer be used (closed or
+ * disconnected). {@link Pipe} and the stream functions build on it.
+ *
+ * One order per pipe: every transfer (single, stream lane, `writeFrom` chunk) joins one FIFO when
+ * it is called or subscribed, and leaves it for the backend strictly in that order. The head
+ * waits until its resource is free (a slot for the mapped path, one of the pipe's share of
+ * descriptor transfers for the other); nothing behind it overtakes it. So the backend's limits are
+ * a queue the user never sees, and the device receives transfers in the order they were asked for.
  *
  * @internal
  * @module
  */
-import type { BackendPipe, Completion, TransferHandle, TransferRequest } from './backend.js';
+import type { BackendPipe, Completion, TransferHandle } from './backend.js';
 import { ClosedError, DisconnectedError } from './errors.js';
 import type { TransferPath } from './planner.js';
-import { SlotPool } from './slot-pool.js';
+import { isDetached } from './validate.js';
 
-export interface TransferSpec {
-  readonly path: TransferPath;
-  readonly length: number;
-  readonly timeout: number;
-  readonly zlp: boolean;
-  /** OUT: the bytes to send. */
-  readonly data: Uint8Array | null;
-  /** IN on the descriptor path: where the bytes land. */
-  readonly buffer: Uint8Array | null;
+/** A completion as the core reports it: a transfer the core itself ended may carry its own error. */
+export interface CoreCompletion extends Completion {
+  /** The error to report instead of the status's own (a caller's buffer detached while queued). */
+  readonly error?: Error;
 }
 
-/** Called once per started transfer; `slot` is -1 on the descriptor path. */
-export type TransferDone = (completion: Completion, slot: number) => void;
+/**
+ * Called once per transfer with its completion and the slot it used (`NO_SLOT` on the descriptor
+ * path or when it never reached the backend). Returns `true` to keep the slot (a lease), which the
+ * caller gives back with {@link PipeCore.releaseSlot}.
+ */
+export type TransferDone = (completion: CoreCompletion, slot: number) => boolean | void;
+
+const EMPTY: Uint8Array = new Uint8Array(0);
+
+/** The slot number of a transfer that holds none. */
+export const NO_SLOT = -1;
+
+/**
+ * One transfer's place in the pipe's queue. The owner sets what to move and may start the same
+ * object again once it has completed: stream lanes reuse theirs for every transfer, so that
+ * steady-state streaming allocates nothing here.
+ */
+export class QueuedTransfer {
+  path: TransferPath = 'mapped';
+  length = 0;
+  timeout = 0;
+  zlp = false;
+  /** OUT: the bytes to send. */
+  data: Uint8Array | null = null;
+  /** IN on the descriptor path: where the bytes land. */
+  buffer: Uint8Array | null = null;
+
+  /** @internal PipeCore's state of the transfer. */
+  state: 'idle' | 'queued' | 'submitted' = 'idle';
+  /** @internal */
+  slot = NO_SLOT;
+  /** @internal */
+  handle: TransferHandle | null = null;
+  /** @internal The request handed to the backend, which keeps nothing of it: reused. */
+  readonly request = { path: 'mapped' as TransferPath, slot: NO_SLOT, buffer: EMPTY, length: 0, timeout: 0, zlp: false };
+  /** @internal Bound once: the backend's completion callback. */
+  readonly onComplete: (completion: Completion) => void;
+
+  constructor(
+    core: PipeCore,
+    readonly done: TransferDone,
+  ) {
+    this.onComplete = (completion) => core.completed(this, completion);
+  }
+}
+
 
 /**
  * Copies the first `length` bytes of a slot. (`slice` will not do: a backend may hand out a Node
@@ -33,17 +78,21 @@ export function copyOut(slot: Uint8Array, length: number): Uint8Array {
   return new Uint8Array(slot.subarray(0, length));
 }
 
-/** The slot number a pool waiter receives when the pipe goes away while it waits. */
-export const NO_SLOT = -1;
-
 export class PipeCore {
-  readonly pool: SlotPool;
+  readonly #free: number[];
+  readonly #queue: QueuedTransfer[] = [];
+  /** Index of the queue's head: shifting arrays is O(n), so the queue is compacted lazily. */
+  #head = 0;
+  #descriptorsInFlight = 0;
   #outstanding = 0;
   #idleWaiters: (() => void)[] = [];
+  readonly #failureListeners = new Set<(failure: ClosedError | DisconnectedError) => void>();
   #failure: ClosedError | DisconnectedError | null = null;
 
   constructor(readonly backend: BackendPipe) {
-    this.pool = new SlotPool(backend.slots.length);
+    const slotCount = backend.slots.length;
+    // Lowest slots first, so a lightly used pipe keeps touching the same memory.
+    this.#free = Array.from({ length: slotCount }, (_, i) => slotCount - 1 - i);
   }
 
   /** Why the pipe cannot be used, or `null` while it can. */
@@ -51,24 +100,31 @@ export class PipeCore {
     return this.#failure;
   }
 
+  /** Transfers handed to the backend and not yet completed. */
   get outstanding(): number {
     return this.#outstanding;
   }
 
-  /** Counts a submission; pair with {@link ended} in its completion. */
-  began(): void {
-    this.#outstanding++;
+  /** Transfers waiting in the queue for their turn or their resource. */
+  get queued(): number {
+    return this.#queue.length - this.#head;
   }
 
-  ended(): void {
-    this.#outstanding--;
-    if (this.#outstanding === 0) for (const wake of this.#idleWaiters.splice(0)) wake();
+  /** The most transfers of each path the pipe can have in flight. */
+  limit(path: TransferPath): number {
+    return path === 'mapped' ? this.backend.slots.length : this.backend.descriptorTransfersMax;
   }
 
-  /** Resolves when no transfer is outstanding. */
+  /** Resolves when no transfer is outstanding or queued. */
   drained(): Promise<void> {
-    if (this.#outstanding === 0) return Promise.resolve();
+    if (this.#outstanding === 0 && this.queued === 0) return Promise.resolve();
     return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  /** Calls `listener` once when the pipe fails (close or disconnect). Returns a function that removes it. */
+  onFailure(listener: (failure: ClosedError | DisconnectedError) => void): () => void {
+    this.#failureListeners.add(listener);
+    return () => this.#failureListeners.delete(listener);
   }
 
   /** The completion a transfer that never reached the backend reports once the pipe is gone. */
@@ -77,63 +133,148 @@ export class PipeCore {
   }
 
   /**
-   * Marks the pipe unusable and wakes every transfer waiting for a slot, which then reports
-   * {@link failureCompletion}. Outstanding transfers are the backend's to complete.
+   * Marks the pipe unusable: queued transfers complete with {@link failureCompletion} now,
+   * outstanding ones are the backend's to complete, and failure listeners run. A disconnect is
+   * final; a close after it changes nothing.
    */
   fail(failure: ClosedError | DisconnectedError): void {
     if (this.#failure instanceof DisconnectedError) return;
+    const first = this.#failure === null;
     this.#failure = failure;
-    for (const waiter of this.pool.clearWaiters()) waiter(NO_SLOT);
+    const completion = this.failureCompletion();
+    for (const transfer of this.#takeQueue()) this.#end(transfer, completion, NO_SLOT);
+    if (first) for (const listener of [...this.#failureListeners]) listener(failure);
+    this.#failureListeners.clear();
+    this.#wakeIfIdle();
+  }
+
+  /** Queues `transfer` behind everything called before it. It must be idle. */
+  start(transfer: QueuedTransfer): void {
+    if (this.#failure) {
+      // Never complete synchronously: the caller may still be setting up.
+      transfer.state = 'queued';
+      const completion = this.failureCompletion();
+      queueMicrotask(() => {
+        if (transfer.state !== 'queued') return;
+        transfer.state = 'idle';
+        transfer.done(completion, NO_SLOT);
+      });
+      return;
+    }
+    transfer.state = 'queued';
+    this.#queue.push(transfer);
+    this.#dispatch();
   }
 
   /**
-   * Starts one transfer: takes a slot for the mapped path (waiting if none is free), copies OUT
-   * data into it, submits. Returns a cancel function that is a no-op once `done` has run.
+   * Cancels `transfer`: a queued one leaves the queue silently (its `done` never runs); a
+   * submitted one is cancelled in the backend and completes as the backend says.
    */
-  start(spec: TransferSpec, done: TransferDone): () => void {
-    let finished = false;
-    let handle: TransferHandle | null = null;
-    const finish: TransferDone = (completion, slot) => {
-      finished = true;
-      done(completion, slot);
-    };
-    const submit = (slot: number): void => {
-      const request: TransferRequest =
-        slot === NO_SLOT
-          ? {
-              path: 'descriptor',
-              buffer: (spec.data ?? spec.buffer) as Uint8Array,
-              length: spec.length,
-              timeout: spec.timeout,
-              zlp: spec.zlp,
-            }
-          : { path: 'mapped', slot, length: spec.length, timeout: spec.timeout, zlp: spec.zlp };
-      this.began();
-      handle = this.backend.submit(request, (completion) => {
-        this.ended();
-        finish(completion, slot);
-      });
-    };
-    let stopWaiting = noop;
-    if (spec.path === 'descriptor') submit(NO_SLOT);
-    else {
-      stopWaiting = this.pool.take((slot) => {
-        if (slot === NO_SLOT) return finish(this.failureCompletion(), NO_SLOT);
-        if (spec.data) this.backend.slots[slot]!.set(spec.data);
-        submit(slot);
-      });
+  cancel(transfer: QueuedTransfer): void {
+    if (transfer.state === 'queued') {
+      transfer.state = 'idle';
+      const i = this.#queue.indexOf(transfer, this.#head);
+      if (i >= 0) this.#queue.splice(i, 1);
+      this.#dispatch();
+      this.#wakeIfIdle();
+    } else if (transfer.state === 'submitted') {
+      transfer.handle?.cancel();
     }
-    return () => {
-      if (finished) return;
-      if (handle) handle.cancel();
-      else stopWaiting();
-    };
+  }
+
+  /** Gives back a slot that a lease kept. */
+  releaseSlot(slot: number): void {
+    this.#free.push(slot);
+    this.#dispatch();
   }
 
   /** Throws {@link ClosedError} for use after close; the other failures travel as errors. */
   assertOpen(what: string): void {
     if (this.#failure instanceof ClosedError) throw new ClosedError(`${what}: the pipe is closed`);
   }
-}
 
-function noop(): void {}
+  /** @internal The backend's completion of a submitted transfer. */
+  completed(transfer: QueuedTransfer, completion: Completion): void {
+    this.#outstanding--;
+    if (transfer.path === 'descriptor') this.#descriptorsInFlight--;
+    transfer.handle = null;
+    const slot = transfer.slot;
+    transfer.slot = NO_SLOT;
+    this.#end(transfer, completion, slot);
+    this.#dispatch();
+    this.#wakeIfIdle();
+  }
+
+  /** Hands the queue's head to the backend for as long as its resource is free. */
+  #dispatch(): void {
+    while (this.#head < this.#queue.length && this.#failure === null) {
+      const transfer = this.#queue[this.#head]!;
+      let slot = NO_SLOT;
+      if (transfer.path === 'mapped') {
+        if (this.#free.length === 0) break;
+        slot = this.#free.pop()!;
+      } else if (this.#descriptorsInFlight >= this.backend.descriptorTransfersMax) {
+        break;
+      }
+      this.#queue[this.#head++] = undefined as unknown as QueuedTransfer;
+      if (this.#head > 64 && this.#head * 2 > this.#queue.length) this.#compact();
+      this.#submit(transfer, slot);
+    }
+    if (this.#head === this.#queue.length) this.#compact();
+  }
+
+  #submit(transfer: QueuedTransfer, slot: number): void {
+    const data = transfer.data;
+    // The caller's buffer may have been detached (transferred, or a closed mapping) while queued.
+    if (data !== null && (data.byteLength !== transfer.length || (data.byteLength === 0 && isDetached(data)))) {
+      if (slot !== NO_SLOT) this.#free.push(slot);
+      const error = new TypeError(`the data's ArrayBuffer was detached or shrunk before the transfer could start`);
+      this.#end(transfer, { status: 'error', bytes: 0, error }, NO_SLOT);
+      return;
+    }
+    const request = transfer.request;
+    request.path = transfer.path;
+    request.length = transfer.length;
+    request.timeout = transfer.timeout;
+    request.zlp = transfer.zlp;
+    request.slot = slot;
+    request.buffer = slot === NO_SLOT ? ((data ?? transfer.buffer) as Uint8Array) : EMPTY;
+    if (slot === NO_SLOT) this.#descriptorsInFlight++;
+    else if (data !== null) {
+      const view = this.backend.slots[slot]!;
+      if (view.byteLength < data.byteLength) {
+        // The backend dropped its mapping (a closing connection): nothing can be sent any more.
+        this.#free.push(slot);
+        this.#end(transfer, { status: 'aborted', bytes: 0, message: "the pipe's memory is gone" }, NO_SLOT);
+        return;
+      }
+      view.set(data);
+    }
+    transfer.slot = slot;
+    transfer.state = 'submitted';
+    this.#outstanding++;
+    transfer.handle = this.backend.submit(request as Parameters<BackendPipe['submit']>[0], transfer.onComplete);
+  }
+
+  #end(transfer: QueuedTransfer, completion: CoreCompletion, slot: number): void {
+    transfer.state = 'idle';
+    const keep = transfer.done(completion, slot) === true;
+    if (slot !== NO_SLOT && !keep) this.#free.push(slot);
+  }
+
+  #takeQueue(): QueuedTransfer[] {
+    const waiting = this.#queue.slice(this.#head);
+    this.#queue.length = 0;
+    this.#head = 0;
+    return waiting;
+  }
+
+  #compact(): void {
+    this.#queue.splice(0, this.#head);
+    this.#head = 0;
+  }
+
+  #wakeIfIdle(): void {
+    if (this.#outstanding === 0 && this.queued === 0) for (const wake of this.#idleWaiters.splice(0)) wake();
+  }
+}

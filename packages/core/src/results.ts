@@ -19,11 +19,24 @@ export interface InResult {
 }
 
 /**
- * An IN result whose `data` is a view of a mapped slot rather than a copy. The slot stays out of
- * use until `release()`; a pipe whose slots are all leased waits for one. `data` is valid only
- * until `release()` or the pipe's close.
+ * A `Uint8Array` that may only be read: the mutating methods and index assignment are gone from
+ * its type. Copy it (`Uint8Array.from(data)`) to get bytes you may change.
  */
-export interface LeasedInResult extends InResult {
+export type ReadonlyUint8Array = Omit<Uint8Array, number | 'set' | 'fill' | 'copyWithin' | 'reverse' | 'sort' | 'subarray'> & {
+  readonly [index: number]: number;
+  /** A read-only view of part of the same memory. */
+  subarray(begin?: number, end?: number): ReadonlyUint8Array;
+};
+
+/**
+ * An IN result whose `data` is a view of a mapped slot rather than a copy. The slot stays out of
+ * use until `release()`; a pipe whose slots are all leased makes later mapped transfers wait.
+ * `data` is read-only, and empty (length 0) from `release()` or the pipe's close on: it never
+ * shows another transfer's bytes.
+ */
+export interface LeasedInResult extends Omit<InResult, 'data'> {
+  /** The bytes received: a read-only view of the slot, empty once released. */
+  readonly data: ReadonlyUint8Array;
   /** Always `'mapped'`: only a slot can be leased. */
   readonly path: 'mapped';
   /** Returns the slot to the pipe. Idempotent. */
@@ -80,7 +93,7 @@ export interface WriteOptions extends TransferOptions {
 export interface StreamOptions {
   /** Bytes asked for by each transfer, 1 to 8 MiB. The planner picks each transfer's path by it. */
   readonly transferSize: number;
-  /** Transfers kept queued on the pipe, 1 to 64. Default 4. */
+  /** Transfers kept queued on the pipe, 1 to the pipe's limit for the path ({@link PipeLimits}). Default 4. */
   readonly inFlight?: number;
   /** Per-transfer timeout in milliseconds; 0 (the default) waits forever. */
   readonly timeout?: number;
@@ -90,7 +103,7 @@ export interface StreamOptions {
 
 /** Options of {@link Pipe.writeFrom}. */
 export interface WriteFromOptions {
-  /** Writes kept queued on the pipe, 1 to 64. Default 4. */
+  /** Writes kept queued on the pipe, 1 to the larger of the pipe's limits ({@link PipeLimits}). Default 4. */
   readonly inFlight?: number;
   /** Per-write timeout in milliseconds; 0 (the default) waits forever. */
   readonly timeout?: number;
@@ -104,5 +117,13 @@ export interface WriteFromOptions {
   readonly highWaterMark?: number;
 }
 
-/** The most transfers a stream keeps queued. */
+/** How many transfers of each path a pipe can have at the device at once ({@link Pipe.limits}). */
+export interface PipeLimits {
+  /** Transfers of up to 4096 bytes: one per mapped slot. */
+  readonly mapped: number;
+  /** Larger transfers: the pipe's own share of what the backend can hold. */
+  readonly descriptor: number;
+}
+
+/** The most transfers a stream keeps queued, whatever the backend could hold. */
 export const IN_FLIGHT_MAX = 64;

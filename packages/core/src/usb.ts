@@ -8,7 +8,7 @@ import type { Backend } from './backend.js';
 import type { DeviceDescriptor } from './descriptors.js';
 import { Device } from './device.js';
 import { DisconnectedError } from './errors.js';
-import { checkInteger } from './validate.js';
+import { checkInteger, checkOptions, describe } from './validate.js';
 
 /** Which devices a call means; every given field must match. */
 export interface DeviceFilter {
@@ -24,8 +24,13 @@ export interface DeviceFilter {
 export interface DeviceInfo {
   /** The backend's name for the device while it stays attached. */
   readonly id: string;
-  /** The device descriptor, with the strings the backend could read without opening the device. */
+  /**
+   * The device descriptor, with the strings the backend could read without opening the device.
+   * For a busy device it may hold only what the system shows without opening it.
+   */
   readonly descriptor: DeviceDescriptor;
+  /** `true` while another process or another {@link Usb} holds the device: opening it rejects with `AccessError`. */
+  readonly busy: boolean;
 }
 
 /** A device arriving or leaving. */
@@ -98,21 +103,33 @@ export class Usb {
   }
 
   /**
-   * Opens the first attached device that matches `filter` (or the device `info` names).
-   * A `serialNumber` that the listing does not show is read by opening the candidates in turn.
+   * Opens the first attached device that matches `filter` (or the device `info` names), trying
+   * devices that are not busy first. A `serialNumber` that the listing does not show is read by
+   * opening the candidates in turn.
    *
-   * @throws TypeError / RangeError for a bad filter; rejects with `DisconnectedError` when no
-   *   device matches, `AccessError` when the system refuses.
+   * @throws TypeError / RangeError for a bad filter (the Promise rejects); rejects with
+   *   `DisconnectedError` when no device matches, `AccessError` when the system refuses or the
+   *   only matching devices are held.
    */
   async open(filter: DeviceFilter | DeviceInfo): Promise<Device> {
-    if ('id' in filter && 'descriptor' in filter) return new Device(await this.backend.open(filter.id));
+    if (isDeviceInfo(filter)) return new Device(await this.backend.open(filter.id));
     checkFilter(filter);
     const { serialNumber, ...ids } = filter;
-    for (const candidate of await this.list(ids)) {
-      const device = await this.backend.open(candidate.id);
+    const candidates = (await this.list(ids)).sort((a, b) => Number(a.busy) - Number(b.busy));
+    let refusal: unknown = null;
+    for (const candidate of candidates) {
+      let device;
+      try {
+        device = await this.backend.open(candidate.id);
+      } catch (error) {
+        // A busy device, or one that left meanwhile: another candidate may still do.
+        refusal ??= error;
+        continue;
+      }
       if (serialNumber === undefined || device.descriptor.serialNumber === serialNumber) return new Device(device);
       await device.close();
     }
+    if (refusal) throw refusal;
     throw new DisconnectedError(`no attached device matches ${JSON.stringify(filter)}`);
   }
 }
@@ -132,8 +149,15 @@ function matches(descriptor: DeviceDescriptor, filter: DeviceFilter): boolean {
   );
 }
 
+function isDeviceInfo(value: unknown): value is DeviceInfo {
+  return typeof value === 'object' && value !== null && 'id' in value && 'descriptor' in value;
+}
+
 function checkFilter(filter: unknown): asserts filter is DeviceFilter {
-  if (typeof filter !== 'object' || filter === null) throw new TypeError('filter must be an object');
+  if (typeof filter !== 'object' || filter === null) {
+    throw new TypeError(`filter must be an object such as { vendorId, productId }, not ${describe(filter)}`);
+  }
+  checkOptions<DeviceFilter>('filter', filter, ['vendorId', 'productId', 'serialNumber']);
   const f = filter as Record<string, unknown>;
   if (f['vendorId'] !== undefined) checkInteger('vendorId', f['vendorId'], 0, 0xffff);
   if (f['productId'] !== undefined) checkInteger('productId', f['productId'], 0, 0xffff);

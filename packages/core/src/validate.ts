@@ -29,10 +29,52 @@ export function checkTimeout(value: unknown, fallback: number): number {
 }
 
 export function checkBytes(name: string, value: unknown): Uint8Array {
-  if (value instanceof Uint8Array) return value;
-  if (ArrayBuffer.isView(value)) return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
-  if (value instanceof ArrayBuffer) return new Uint8Array(value);
-  throw new TypeError(`${name} must be a Uint8Array, another ArrayBufferView or an ArrayBuffer, not ${describe(value)}`);
+  let bytes: Uint8Array;
+  if (value instanceof Uint8Array) bytes = value;
+  else if (ArrayBuffer.isView(value)) {
+    if (isDetached(value)) throw new TypeError(`${name}'s ArrayBuffer is detached`);
+    bytes = new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
+  } else if (value instanceof ArrayBuffer) {
+    if (isDetached(value)) throw new TypeError(`${name} is a detached ArrayBuffer`);
+    bytes = new Uint8Array(value);
+  } else {
+    throw new TypeError(`${name} must be a Uint8Array, another ArrayBufferView or an ArrayBuffer, not ${describe(value)}`);
+  }
+  if (isDetached(bytes)) throw new TypeError(`${name}'s ArrayBuffer is detached`);
+  return bytes;
+}
+
+/**
+ * Whether the memory under `value` is detached (transferred away, or a native mapping that was
+ * closed). Node 20 has no `ArrayBuffer#detached`: a detached buffer reads as empty, and only
+ * constructing a view on it tells it from a genuinely empty one.
+ */
+export function isDetached(value: ArrayBufferView | ArrayBuffer): boolean {
+  const buffer = value instanceof ArrayBuffer ? value : value.buffer;
+  if (buffer.byteLength !== 0) return false;
+  try {
+    new Uint8Array(buffer, 0, 0);
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+/**
+ * Checks an options or filter object: `undefined` is `{}`; anything but a plain object, or a field
+ * it does not know (a typo such as `inflight`), is a TypeError that names it.
+ */
+export function checkOptions<T extends object>(name: string, value: unknown, known: readonly (keyof T & string)[]): Partial<T> {
+  if (value === undefined) return {};
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new TypeError(`${name} must be an object, not ${describe(value)}`);
+  }
+  for (const key of Object.keys(value)) {
+    if (!(known as readonly string[]).includes(key)) {
+      throw new TypeError(`${name} has no field ${JSON.stringify(key)}; it takes ${known.join(', ')}`);
+    }
+  }
+  return value as Partial<T>;
 }
 
 const requestTypes = new Set(['standard', 'class', 'vendor']);
@@ -57,7 +99,7 @@ export function checkSetup(setup: unknown): ControlSetup {
   return setup as ControlSetup;
 }
 
-function describe(value: unknown): string {
+export function describe(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value);
   if (typeof value === 'object' && value !== null) return value.constructor?.name ?? 'object';
   return String(value);

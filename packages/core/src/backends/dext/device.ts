@@ -16,8 +16,6 @@ import { callError, completionStatus, IOReturn, ioReturnText } from './status.js
 
 const requestTypeBits = { standard: 0, class: 1, vendor: 2 } as const;
 const recipientBits = { device: 0, interface: 1, endpoint: 2, other: 3 } as const;
-/** The dext carries a control transfer's data stage by value: at most this many bytes. */
-const CONTROL_DATA_MAX = 4096;
 /** How long close and unplug wait for the dext's completions before reporting the rest themselves. */
 const REAP_GRACE_MS = 2000;
 const GET_DESCRIPTOR = 0x06;
@@ -38,10 +36,25 @@ export class DextDevice implements BackendDevice, PipeHost {
   readonly #pipes = new Set<DextPipe>();
   readonly #disconnectListeners = new Set<() => void>();
 
+  /** Stops the device's own watch for its removal. */
+  readonly #stopWatching: () => void;
+
+  /**
+   * @param watchRemoval - starts a watch that calls its argument when the dext's service
+   *   terminates, and returns a function that stops it: the device notices an unplug even while
+   *   it is idle and nobody subscribed to hotplug.
+   * @param descriptorTransfersMax - the connection's budget of descriptor transfers, shared by
+   *   the pipes.
+   */
   constructor(
     readonly connection: Connection,
     private readonly onClosed: (device: DextDevice) => void,
+    watchRemoval: (removed: () => void) => () => void,
+    private readonly descriptorTransfersMax: number,
   ) {
+    this.#stopWatching = watchRemoval(() => {
+      if (!this.#closed && !this.#present()) this.lost();
+    });
     this.#info = connection.deviceInfo();
     this.#pipeInfo = connection.pipes();
     this.#alternates.set(this.#info.alternateSetting, alternate(this.#info.alternateSetting, this.#pipeInfo));
@@ -123,6 +136,13 @@ export class DextDevice implements BackendDevice, PipeHost {
   abort(pipe: number): number {
     return this.#call(() => this.connection.abort(pipe));
   }
+  leaseSlot(pipe: number, slot: number): Uint8Array {
+    return this.connection.leaseSlot(pipe, slot);
+  }
+  revokeLease(view: Uint8Array): void {
+    // After close the addon has detached every lease already.
+    if (this.connection.isOpen) this.connection.revokeLease(view);
+  }
   clearHalt(pipe: number): number {
     return this.#call(() => this.connection.clearHalt(pipe));
   }
@@ -170,14 +190,14 @@ export class DextDevice implements BackendDevice, PipeHost {
     return Buffer.from(result.data.buffer, result.data.byteOffset + 2, Math.max(0, length - 2)).toString('utf16le');
   }
 
+  /** The dext takes all of wLength: up to 4096 bytes by value, more as a structure descriptor. */
+  readonly controlLengthMax = 0xffff;
+
   async control(direction: Direction, setup: ControlSetup, data: Uint8Array | number, timeout: number): Promise<ControlCompletion> {
     const empty = new Uint8Array(0);
     if (this.#gone) return { status: 'disconnected', data: empty, bytes: 0 };
     if (this.#closed) return { status: 'aborted', data: empty, bytes: 0 };
     const length = typeof data === 'number' ? data : data.byteLength;
-    if (length > CONTROL_DATA_MAX) {
-      return { status: 'error', data: empty, bytes: 0, message: `the dext carries control data stages of at most ${CONTROL_DATA_MAX} bytes` };
-    }
     const bmRequestType = (direction === 'in' ? 0x80 : 0) | (requestTypeBits[setup.requestType] << 5) | recipientBits[setup.recipient];
     const payload = direction === 'in' ? length : typeof data === 'number' ? new Uint8Array(0) : data;
     let result;
@@ -202,7 +222,11 @@ export class DextDevice implements BackendDevice, PipeHost {
     if (!info) throw new RangeError(`the dext's interface has no endpoint 0x${address.toString(16)} in its current alternate setting`);
     if (info.type !== 2 && info.type !== 3) throw new RangeError(`endpoint 0x${address.toString(16)} is not bulk or interrupt`);
     if (info.slotCount === 0) throw new UsbError(`the dext does not drive endpoint 0x${address.toString(16)}`);
-    const pipe = new DextPipe(this, address, info.type === 3 ? 'interrupt' : 'bulk', info.maxPacketSize & 0x7ff, this.connection.slots(address));
+    // An equal share for every pipe the dext drives, whether or not it is open yet.
+    const driven = this.#pipeInfo.filter((pipe) => pipe.slotCount > 0).length;
+    const share = Math.max(1, Math.floor(this.descriptorTransfersMax / driven));
+    const type = info.type === 3 ? 'interrupt' : 'bulk';
+    const pipe = new DextPipe(this, address, type, info.maxPacketSize & 0x7ff, this.connection.slots(address), share);
     this.#pipes.add(pipe);
     return pipe;
   }
@@ -216,6 +240,7 @@ export class DextDevice implements BackendDevice, PipeHost {
   lost(): void {
     if (this.#gone) return;
     this.#gone = true;
+    this.#stopWatching();
     // The dext reports every transfer in flight as kIOReturnNoDevice; should one never come, it is
     // reported here after a grace period. Listeners run once all are in (the contract).
     const reaper = setTimeout(() => this.#reapRoutes(IOReturn.noDevice), REAP_GRACE_MS);
@@ -228,6 +253,7 @@ export class DextDevice implements BackendDevice, PipeHost {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#stopWatching();
     const reaper = setTimeout(() => this.#reapRoutes(IOReturn.aborted), REAP_GRACE_MS);
     await Promise.all([...this.#pipes].map((pipe) => pipe.close()));
     clearTimeout(reaper);

@@ -19,7 +19,7 @@
  */
 import type * as Native from '@dextio/native';
 import type { Backend, BackendDevice, BackendDeviceInfo, BackendHotplugEvent } from '../../backend.js';
-import { DisconnectedError, UsbError } from '../../errors.js';
+import { AccessError, DisconnectedError, UsbError } from '../../errors.js';
 import { alternate, deviceDescriptor, deviceId } from './descriptors.js';
 import { DextDevice } from './device.js';
 import { callError, IOReturn } from './status.js';
@@ -50,6 +50,12 @@ export async function dext(): Promise<Backend> {
   return new DextBackend(native);
 }
 
+/** A device another client holds: the ids the registry shows, no configurations. */
+function heldDevice(service: Native.ServiceInfo): BackendDeviceInfo {
+  const info = { ...service, abiVersion: 0, alternateSetting: 0, pipeCount: 0, speed: 0xff };
+  return { id: deviceId(info), descriptor: { ...deviceDescriptor(info, []), configurations: [] }, busy: true };
+}
+
 function ioReturnOf(error: unknown): number | undefined {
   const value = (error as { ioReturn?: unknown } | null)?.ioReturn;
   return typeof value === 'number' ? value : undefined;
@@ -65,19 +71,22 @@ class DextBackend implements Backend {
 
   async list(): Promise<BackendDeviceInfo[]> {
     const open = this.#open;
-    if (open && !open.gone) return [(this.#lastKnown = { id: deviceId(open.info), descriptor: open.descriptor })];
+    if (open && !open.gone) {
+      return [(this.#lastKnown = { id: deviceId(open.info), descriptor: open.descriptor, busy: true })];
+    }
     const probe = new this.native.Connection(() => undefined);
     try {
       probe.open();
     } catch (error) {
-      // No dext (nothing attached), or another process holds it: nothing this process can open.
-      if (ioReturnOf(error) !== undefined) return [];
-      throw error;
+      const ioReturn = ioReturnOf(error);
+      if (ioReturn === undefined) throw error;
+      // Held by another client: list it, busy, with what the registry shows without opening.
+      return ioReturn === IOReturn.exclusiveAccess ? this.native.services().map(heldDevice) : [];
     }
     try {
       const info = probe.deviceInfo();
       const descriptor = deviceDescriptor(info, [alternate(info.alternateSetting, probe.pipes())]);
-      return [(this.#lastKnown = { id: deviceId(info), descriptor })];
+      return [(this.#lastKnown = { id: deviceId(info), descriptor, busy: false })];
     } finally {
       probe.close();
     }
@@ -113,18 +122,35 @@ class DextBackend implements Backend {
       connection.open();
     } catch (error) {
       const ioReturn = ioReturnOf(error);
+      if (ioReturn === IOReturn.exclusiveAccess) {
+        throw new AccessError(
+          `device ${id} is held by another client (another process, or another Usb in this one): the dext's connection is exclusive`,
+        );
+      }
       throw ioReturn === undefined ? error : callError('open the dext', ioReturn);
     }
-    device = new DextDevice(connection, (closed) => {
-      if (this.#open === closed) this.#open = null;
-    });
+    const watchRemoval = (removed: () => void) => {
+      const monitor = new this.native.Monitor((type) => {
+        if (type === 'detach') removed();
+      });
+      monitor.start();
+      return () => monitor.stop();
+    };
+    device = new DextDevice(
+      connection,
+      (closed) => {
+        if (this.#open === closed) this.#open = null;
+      },
+      watchRemoval,
+      this.native.limits.maxDescriptorTransfers,
+    );
     if (deviceId(device.info) !== id) {
       await device.close();
       throw new DisconnectedError(`device ${id} is not attached`);
     }
     await device.readStrings();
     this.#open = device;
-    this.#lastKnown = { id, descriptor: device.descriptor };
+    this.#lastKnown = { id, descriptor: device.descriptor, busy: true };
     return device;
   }
 }

@@ -9,11 +9,17 @@
  *
  * Zero-length packets: the ABI has no ZLP flag, so an OUT transfer with `zlp` that fills its last
  * packet is followed at once by a zero-length transfer on the pipe's last slot, which is kept for
- * that and not offered in `slots`. Pipes are FIFOs, so the ZLP follows its transfer on the wire; a
- * second ZLP while one is in flight waits for it.
+ * that and not offered in `slots`. Pipes are FIFOs, so the ZLP follows its transfer on the wire. A
+ * second ZLP while one is in flight must wait for the slot, and so does every submission after it
+ * (the backlog), so that nothing overtakes it.
  *
- * IN slots are mapped read-only, as the dext asks (on macOS and in the host runtime alike): a
- * zero-copy lease of an IN slot is for reading; writing into it faults.
+ * Budgets: the dext holds `kDextioMaxDescriptorTransfers` descriptor transfers per connection;
+ * each pipe gets an equal share of them (`descriptorTransfersMax`), so one pipe's waiting reads can
+ * never take the capacity another pipe's writes need.
+ *
+ * Leases: each lease is a view of its own over the slot's mapped memory (`leaseSlot`), which
+ * `revokeLease` detaches. IN slots are mapped writable: the dext never reads them, and JavaScript
+ * must never hold a view of read-only memory.
  *
  * @internal
  * @module
@@ -35,6 +41,9 @@ export interface PipeHost {
   forget(tag: number): void;
   submitSlot(pipe: number, slot: number, length: number, timeout: number, tag: number): number;
   submitDescriptor(pipe: number, buffer: Uint8Array, length: number, timeout: number, tag: number): number;
+  /** A view of the slot's memory that only its holder has, and its revocation. */
+  leaseSlot(pipe: number, slot: number): Uint8Array;
+  revokeLease(view: Uint8Array): void;
   abort(pipe: number): number;
   clearHalt(pipe: number): number;
   /** A status said the device is gone. */
@@ -51,7 +60,9 @@ export class DextPipe implements BackendPipe {
   #closed = false;
   #idleWaiters: (() => void)[] = [];
   #zlpBusy = false;
-  #zlpWaiting: (() => void)[] = [];
+  /** The ZLP that waits for the ZLP slot; while set, later submissions wait in the backlog. */
+  #zlpWaiting: (() => void) | null = null;
+  readonly #backlog: (() => void)[] = [];
 
   constructor(
     private readonly host: PipeHost,
@@ -59,6 +70,7 @@ export class DextPipe implements BackendPipe {
     readonly type: EndpointType,
     readonly packetSize: number,
     slots: readonly Uint8Array[],
+    readonly descriptorTransfersMax: number,
   ) {
     this.direction = address & 0x80 ? 'in' : 'out';
     this.endpointNumber = address & 0x0f;
@@ -71,6 +83,7 @@ export class DextPipe implements BackendPipe {
   }
 
   submit(request: TransferRequest, onComplete: (completion: Completion) => void): TransferHandle {
+    if (this.#zlpWaiting !== null && !this.host.gone && !this.#closed) return this.#hold(request, onComplete);
     if (this.host.gone || this.#closed) {
       const status: CompletionStatus = this.host.gone ? 'disconnected' : 'aborted';
       setImmediate(() => onComplete({ status, bytes: 0 }));
@@ -112,6 +125,42 @@ export class DextPipe implements BackendPipe {
     };
   }
 
+  lease(slot: number, length: number): { readonly data: Uint8Array; revoke(): void } {
+    const view = this.host.leaseSlot(this.address, slot);
+    return { data: view.subarray(0, length), revoke: () => this.host.revokeLease(view) };
+  }
+
+  /** Keeps a submission until the waiting ZLP is out; the request is copied (the caller reuses it). */
+  #hold(request: TransferRequest, onComplete: (completion: Completion) => void): TransferHandle {
+    const copy = { ...request };
+    let handle: TransferHandle | null = null;
+    let cancelled = false;
+    const run = (): void => {
+      if (cancelled) return;
+      handle = this.submit(copy, onComplete);
+    };
+    this.#backlog.push(run);
+    return {
+      cancel: () => {
+        if (handle) return handle.cancel();
+        if (cancelled) return;
+        cancelled = true;
+        const i = this.#backlog.indexOf(run);
+        if (i >= 0) this.#backlog.splice(i, 1);
+        setImmediate(() => onComplete({ status: 'aborted', bytes: 0 }));
+      },
+    };
+  }
+
+  /** The ZLP slot is free: the waiting ZLP goes out, then the backlog until another ZLP must wait. */
+  #zlpSlotFreed(): void {
+    this.#zlpBusy = false;
+    const waiting = this.#zlpWaiting;
+    this.#zlpWaiting = null;
+    waiting?.();
+    while (this.#zlpWaiting === null && this.#backlog.length > 0) this.#backlog.shift()!();
+  }
+
   /** The main transfer, then its ZLP; `finish` runs once, after both. */
   #withZlp(timeout: number, finish: (ioReturn: number, bytes: number) => void) {
     let mainResult: [number, number] | null = null;
@@ -127,8 +176,7 @@ export class DextPipe implements BackendPipe {
       const tag = this.host.nextTag();
       this.host.expect(tag, (ioReturn) => {
         zlpResult = ioReturn;
-        this.#zlpBusy = false;
-        this.#zlpWaiting.shift()?.();
+        this.#zlpSlotFreed();
         settle();
       });
       zlpSubmitted = true;
@@ -136,8 +184,7 @@ export class DextPipe implements BackendPipe {
       if (submitted !== 0) {
         this.host.forget(tag);
         zlpResult = submitted;
-        this.#zlpBusy = false;
-        this.#zlpWaiting.shift()?.();
+        this.#zlpSlotFreed();
       }
     };
     return {
@@ -148,7 +195,7 @@ export class DextPipe implements BackendPipe {
       refused: (ioReturn: number) => finish(ioReturn, 0),
       submitted: () => {
         if (!this.#zlpBusy) startZlp();
-        else this.#zlpWaiting.push(() => (mainResult === null || mainResult[0] === 0 ? startZlp() : settle()));
+        else this.#zlpWaiting = () => (mainResult === null || mainResult[0] === 0 ? startZlp() : settle());
       },
     };
   }
@@ -160,6 +207,9 @@ export class DextPipe implements BackendPipe {
 
   async close(): Promise<void> {
     this.#closed = true;
+    // Held submissions report 'aborted' through submit's closed path.
+    this.#zlpWaiting = null;
+    for (const run of this.#backlog.splice(0)) run();
     if (this.#outstanding > 0 && !this.host.gone) this.host.abort(this.address);
     await this.drained();
   }

@@ -8,14 +8,13 @@ import type { Device as UsbDevice, Interface } from 'usb';
 import type { BackendDevice, BackendPipe, ControlCompletion } from '../../backend.js';
 import type { ControlSetup, DeviceDescriptor, Direction } from '../../descriptors.js';
 import { DisconnectedError } from '../../errors.js';
+import { CONTROL_LENGTH_MAX, controlTransfer, type TransferClass } from './control.js';
+import type { Hold } from './holds.js';
 import { LibusbPipe } from './pipe.js';
-import { call, completionStatus, type LibusbError } from './status.js';
+import { call, completionStatus } from './status.js';
 
 /** How long a failed transfer waits before the device is asked whether it is still there. */
 const PROBE_DELAY_MS = 250;
-
-const requestTypeBits = { standard: 0, class: 1, vendor: 2 } as const;
-const recipientBits = { device: 0, interface: 1, endpoint: 2, other: 3 } as const;
 
 export class LibusbDevice implements BackendDevice {
   #gone = false;
@@ -26,9 +25,10 @@ export class LibusbDevice implements BackendDevice {
   readonly #disconnectListeners = new Set<() => void>();
 
   constructor(
-    readonly usbDevice: UsbDevice,
+    private readonly usbDevice: UsbDevice,
     readonly descriptor: DeviceDescriptor,
-    private readonly onClosed: (device: LibusbDevice) => void,
+    private readonly transferClass: TransferClass,
+    private readonly hold: Hold,
   ) {
     this.#configurationValue = usbDevice.configDescriptor?.bConfigurationValue ?? null;
   }
@@ -49,21 +49,25 @@ export class LibusbDevice implements BackendDevice {
 
   async claimInterface(interfaceNumber: number): Promise<void> {
     this.#assertPresent();
-    // libusb detaches a kernel driver (Linux) at claim and gives it back at release.
-    await call('claim interface', (done) => {
-      this.#interface(interfaceNumber).claim();
+    const iface = this.#interface(interfaceNumber);
+    // libusb detaches a kernel driver (Linux) at claim and gives it back at release. Another
+    // process's claim fails it with LIBUSB_ERROR_BUSY: an AccessError that says it is held.
+    await call(`claim interface ${interfaceNumber}`, (done) => {
+      iface.claim();
       done();
     });
   }
 
   async releaseInterface(interfaceNumber: number): Promise<void> {
     this.#assertPresent();
-    await call('release interface', (done) => this.#interface(interfaceNumber).release(true, done));
+    const iface = this.#interface(interfaceNumber);
+    await call(`release interface ${interfaceNumber}`, (done) => iface.release(true, done));
   }
 
   async selectAlternateInterface(interfaceNumber: number, alternateSetting: number): Promise<void> {
     this.#assertPresent();
-    await call('set alternate setting', (done) => this.#interface(interfaceNumber).setAltSetting(alternateSetting, done));
+    const iface = this.#interface(interfaceNumber);
+    await call('set alternate setting', (done) => iface.setAltSetting(alternateSetting, done));
   }
 
   async getString(index: number): Promise<string> {
@@ -71,27 +75,14 @@ export class LibusbDevice implements BackendDevice {
     return (await call<string | undefined>('read string', (done) => this.usbDevice.getStringDescriptor(index, done))) ?? '';
   }
 
-  control(direction: Direction, setup: ControlSetup, data: Uint8Array | number, timeout: number): Promise<ControlCompletion> {
-    const bmRequestType =
-      (direction === 'in' ? 0x80 : 0) | (requestTypeBits[setup.requestType] << 5) | recipientBits[setup.recipient];
-    const payload = typeof data === 'number' ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-    return new Promise((resolve) => {
-      const finish = (error: LibusbError | undefined, result: Buffer | number | undefined): void => {
-        let status = completionStatus(error);
-        if (status !== 'ok' && this.#gone) status = 'disconnected';
-        const received = result instanceof Uint8Array ? new Uint8Array(result.buffer, result.byteOffset, result.byteLength) : new Uint8Array(0);
-        const bytes = typeof result === 'number' ? result : received.byteLength;
-        resolve(error?.message && status === 'error' ? { status, data: received, bytes, message: error.message } : { status, data: received, bytes });
-      };
-      if (this.#gone) return setImmediate(() => finish({ errno: -4 }, undefined));
-      try {
-        // `usb` reads the device's timeout when the call starts, so setting it here is per call.
-        this.usbDevice.timeout = timeout;
-        this.usbDevice.controlTransfer(bmRequestType, setup.request, setup.value, setup.index, payload, finish);
-      } catch (error) {
-        setImmediate(() => finish(error as LibusbError, undefined));
-      }
-    });
+  readonly controlLengthMax = CONTROL_LENGTH_MAX;
+
+  async control(direction: Direction, setup: ControlSetup, data: Uint8Array | number, timeout: number): Promise<ControlCompletion> {
+    if (this.#gone) return { status: 'disconnected', data: new Uint8Array(0), bytes: 0 };
+    const { error, received, bytes } = await controlTransfer(this.transferClass, this.usbDevice, direction, setup, data, timeout);
+    let status = completionStatus(error);
+    if (status !== 'ok' && this.#gone) status = 'disconnected';
+    return status === 'error' && error?.message ? { status, data: received, bytes, message: error.message } : { status, data: received, bytes };
   }
 
   async openPipe(direction: Direction, endpointNumber: number): Promise<BackendPipe> {
@@ -134,6 +125,7 @@ export class LibusbDevice implements BackendDevice {
   lost(): void {
     if (this.#gone) return;
     this.#gone = true;
+    this.hold.release();
     // Listeners run once every outstanding transfer has reported the disconnect (the contract).
     void Promise.all([...this.#pipes].map((pipe) => pipe.close())).then(() => {
       for (const listener of this.#disconnectListeners) listener();
@@ -150,11 +142,12 @@ export class LibusbDevice implements BackendDevice {
     } catch {
       // A vanished device may refuse to close; libusb frees it when its last reference goes.
     }
-    this.onClosed(this);
+    this.hold.release();
   }
 
   #interface(interfaceNumber: number): Interface {
-    const iface = this.usbDevice.interface(interfaceNumber);
+    // `usb`'s own lookup throws a plain Error for a missing interface.
+    const iface = this.usbDevice.interfaces?.find((candidate) => candidate.interfaceNumber === interfaceNumber);
     if (!iface) throw new RangeError(`the device has no interface ${interfaceNumber}`);
     return iface;
   }

@@ -6,15 +6,27 @@
  */
 import type { Device as UsbDevice } from 'usb';
 import type { Backend, BackendDevice, BackendDeviceInfo, BackendHotplugEvent } from '../../backend.js';
-import { DisconnectedError, UsbError } from '../../errors.js';
+import { AccessError, DisconnectedError, UsbError } from '../../errors.js';
 import { deviceDescriptor, deviceId, type DeviceStrings } from './descriptors.js';
 import { LibusbDevice } from './device.js';
+import { heldHere, hold } from './holds.js';
 import { call, callError, type LibusbError } from './status.js';
+import { usbfsClaims } from './usbfs.js';
 
 type UsbModule = typeof import('usb');
 
 /**
  * Loads the npm package `usb` and returns a backend over it.
+ *
+ * Busy: a device is busy while this process has it open through any libusb backend (a second open
+ * is refused: usbfs itself would allow it), and on Linux while another process has claimed one of
+ * its interfaces, which sysfs shows without opening anything. A process that has opened the device
+ * but claimed nothing shows nowhere, nor does another process's hold off Linux: there the second
+ * claim fails with an `AccessError` that says the interface is held.
+ *
+ * Control transfers: libusb's Linux and Windows backends carry at most 4096 bytes in a data stage
+ * and refuse a longer one before it reaches the bus, which this backend reports as a `RangeError`;
+ * libusb on macOS has no such limit.
  *
  * @throws UsbError when `usb` is not installed or its native part does not load.
  * @example
@@ -35,26 +47,38 @@ export async function libusb(): Promise<Backend> {
 
 class LibusbBackend implements Backend {
   readonly name = 'libusb';
-  readonly #open = new Set<LibusbDevice>();
-  readonly #onDetach = (device: UsbDevice): void => {
-    const id = deviceId(device);
-    for (const open of this.#open) if (deviceId(open.usbDevice) === id) open.lost();
-  };
 
   constructor(private readonly module: UsbModule) {}
 
   async list(): Promise<BackendDeviceInfo[]> {
-    return this.module.getDeviceList().map(deviceInfo);
+    return Promise.all(this.module.getDeviceList().map((device) => deviceInfo(device)));
   }
 
   watch(listener: (event: BackendHotplugEvent) => void): () => void {
-    const attach = (device: UsbDevice): void =>
-      listener({ type: 'attach', device: deviceInfo(device) });
-    const detach = (device: UsbDevice): void =>
-      listener({ type: 'detach', device: deviceInfo(device) });
+    let watching = true;
+    // Listing entries take a sysfs read: events wait for each other so that they keep their order.
+    let delivered = Promise.resolve();
+    const forward = (type: 'attach' | 'detach', info: Promise<BackendDeviceInfo>): void => {
+      delivered = delivered.then(async () => {
+        const device = await info;
+        if (!watching) return;
+        try {
+          listener({ type, device });
+        } catch (error) {
+          // Uncaught, as an event listener's would be, without stopping the events after it.
+          setImmediate(() => {
+            throw error;
+          });
+        }
+      });
+    };
+    const attach = (device: UsbDevice): void => forward('attach', deviceInfo(device));
+    // A device that left holds nothing.
+    const detach = (device: UsbDevice): void => forward('detach', Promise.resolve({ ...listing(device), busy: false }));
     this.module.usb.on('attach', attach);
     this.module.usb.on('detach', detach);
     return () => {
+      watching = false;
       this.module.usb.off('attach', attach);
       this.module.usb.off('detach', detach);
     };
@@ -63,24 +87,36 @@ class LibusbBackend implements Backend {
   async open(id: string): Promise<BackendDevice> {
     const usbDevice = this.module.getDeviceList().find((device) => deviceId(device) === id);
     if (!usbDevice) throw new DisconnectedError(`device ${id} is not attached`);
+    const reserved = hold(id, this.module.usb);
     try {
-      usbDevice.open();
+      const claims = await usbfsClaims(usbDevice);
+      if (claims.length > 0) {
+        throw new AccessError(`device ${id} is held by another process (interface ${claims.join(', ')} claimed through usbfs)`);
+      }
+      try {
+        usbDevice.open();
+      } catch (error) {
+        throw callError(`open device ${id}`, error as LibusbError);
+      }
+      if (process.platform === 'linux') usbDevice.setAutoDetachKernelDriver(true);
+      const descriptor = deviceDescriptor(usbDevice, await readStrings(usbDevice));
+      const device = new LibusbDevice(usbDevice, descriptor, this.module.Transfer, reserved);
+      reserved.own(device);
+      return device;
     } catch (error) {
-      throw callError('open', error as LibusbError);
+      reserved.release();
+      throw error;
     }
-    if (process.platform === 'linux') usbDevice.setAutoDetachKernelDriver(true);
-    const device = new LibusbDevice(usbDevice, deviceDescriptor(usbDevice, await readStrings(usbDevice)), (closed) => {
-      this.#open.delete(closed);
-      if (this.#open.size === 0) this.module.usb.off('detach', this.#onDetach);
-    });
-    if (this.#open.size === 0) this.module.usb.on('detach', this.#onDetach);
-    this.#open.add(device);
-    return device;
   }
 }
 
-function deviceInfo(device: UsbDevice): BackendDeviceInfo {
+function listing(device: UsbDevice): Omit<BackendDeviceInfo, 'busy'> {
   return { id: deviceId(device), descriptor: deviceDescriptor(device) };
+}
+
+async function deviceInfo(device: UsbDevice): Promise<BackendDeviceInfo> {
+  const entry = listing(device);
+  return { ...entry, busy: heldHere(entry.id) || (await usbfsClaims(device)).length > 0 };
 }
 
 async function readStrings(device: UsbDevice): Promise<DeviceStrings> {

@@ -18,6 +18,15 @@ import { call, completionStatus, type LibusbError } from './status.js';
 /** Mapped slots per pipe: the pool of reused 4 KiB buffers. */
 export const LIBUSB_SLOTS_PER_PIPE = 16;
 
+/**
+ * Descriptor-path transfers one pipe may have in flight. libusb has no limit per connection or
+ * endpoint: what bounds in-flight transfers is usbfs's cap on the memory of all of them, every
+ * process's together (`usbfs_memory_mb`, 16 MiB by default), which no count per pipe can express.
+ * 32 is twice the mapped path's slots: enough large transfers queued to keep a bus busy, and a
+ * bound so that one pipe cannot queue without end.
+ */
+export const LIBUSB_DESCRIPTOR_TRANSFERS_PER_PIPE = 32;
+
 const EMPTY = Buffer.alloc(0);
 
 /**
@@ -70,10 +79,16 @@ export class LibusbPipe implements BackendPipe {
   readonly endpointNumber: number;
   readonly type: EndpointType;
   readonly packetSize: number;
-  readonly slots: readonly Uint8Array[];
   /** libusb takes any buffer as it is, so the descriptor path may carry any length. */
   readonly descriptorMinLength = 1;
-  readonly #slotBuffers: readonly Buffer[];
+  readonly descriptorTransfersMax = LIBUSB_DESCRIPTOR_TRANSFERS_PER_PIPE;
+  /**
+   * One ArrayBuffer per slot, never a slice of Node's shared Buffer pool, so that a lease can
+   * detach it alone. Callers get plain Uint8Array views (whose `slice` copies); `usb` gets Buffers
+   * over the same memory, since it takes nothing else.
+   */
+  readonly #slots: Uint8Array<ArrayBuffer>[];
+  readonly #slotBuffers: Buffer[];
   /** Finished transfers kept for reuse. */
   readonly #idle: Lane[] = [];
   /** Transfers libusb holds now: what close() cancels. */
@@ -94,13 +109,42 @@ export class LibusbPipe implements BackendPipe {
     this.endpointNumber = endpoint.address & 0x0f;
     this.type = type;
     this.packetSize = endpoint.descriptor.wMaxPacketSize & 0x7ff;
-    this.#slotBuffers = Array.from({ length: LIBUSB_SLOTS_PER_PIPE }, () => Buffer.alloc(MAPPED_TRANSFER_MAX));
-    // Plain views for callers: the contract promises Uint8Array, whose `slice` copies.
-    this.slots = this.#slotBuffers.map((b) => new Uint8Array(b.buffer, b.byteOffset, b.byteLength));
+    this.#slots = Array.from({ length: LIBUSB_SLOTS_PER_PIPE }, () => new Uint8Array(new ArrayBuffer(MAPPED_TRANSFER_MAX)));
+    this.#slotBuffers = this.#slots.map((slot) => Buffer.from(slot.buffer));
   }
 
-  get outstanding(): number {
-    return this.#undelivered;
+  get slots(): readonly Uint8Array[] {
+    return this.#slots;
+  }
+
+  lease(slot: number, length: number): { readonly data: Uint8Array; revoke(): void } {
+    const memory = this.#slots[slot]?.buffer;
+    if (!Number.isInteger(slot) || memory === undefined) {
+      throw new RangeError(`slot must be an integer from 0 to ${this.#slots.length - 1}, not ${slot}`);
+    }
+    if (!Number.isInteger(length) || length < 0 || length > memory.byteLength) {
+      throw new RangeError(`length must be an integer from 0 to ${memory.byteLength}, not ${length}`);
+    }
+    return {
+      data: new Uint8Array(memory, 0, length),
+      revoke: () => {
+        // A second revoke finds the slot on other memory already.
+        if (this.#slots[slot]!.buffer === memory) this.#renew(slot);
+      },
+    };
+  }
+
+  /**
+   * Moves a slot's memory to a new ArrayBuffer without copying it. Every view of the old one, the
+   * lease's included, is left empty (detached), and the slot goes on under its new owner. Nothing
+   * else keeps the old one: `usb` drops a Transfer's buffer when the transfer completes, and each
+   * submission reads the slot's Buffer anew.
+   */
+  #renew(slot: number): void {
+    const old = this.#slots[slot]!.buffer;
+    const moved = structuredClone(old, { transfer: [old] });
+    this.#slots[slot] = new Uint8Array(moved);
+    this.#slotBuffers[slot] = Buffer.from(moved);
   }
 
   submit(request: TransferRequest, onComplete: (completion: Completion) => void): TransferHandle {

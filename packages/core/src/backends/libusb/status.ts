@@ -18,6 +18,7 @@ const transferStatus: Record<number, CompletionStatus> = {
 };
 
 /** libusb_error codes that mean more than "failed". */
+export const LIBUSB_ERROR_INVALID_PARAM = -2;
 const LIBUSB_ERROR_ACCESS = -3;
 const LIBUSB_ERROR_NO_DEVICE = -4;
 const LIBUSB_ERROR_BUSY = -6;
@@ -45,9 +46,11 @@ export function callError(what: string, error: LibusbError): Error {
   switch (error.errno) {
     case LIBUSB_ERROR_NO_DEVICE:
       return new DisconnectedError(detail);
-    case LIBUSB_ERROR_ACCESS:
     case LIBUSB_ERROR_BUSY:
-      return new AccessError(`${detail} (another driver or process holds the device or interface)`);
+      // usbfs: another process (or a kernel driver that would not let go) has claimed it.
+      return new AccessError(`${detail} (held by another process or driver)`);
+    case LIBUSB_ERROR_ACCESS:
+      return new AccessError(`${detail} (the system refused access: no permission on the device, or a driver owns it)`);
     default:
       return new UsbError(detail);
   }
