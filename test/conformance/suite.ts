@@ -13,16 +13,39 @@ import {
   type Device,
   type HotplugEvent,
   type Pipe,
+  type Usb,
 } from '@dextio/core';
 import { expect } from 'chai';
 import { filter, firstValueFrom, lastValueFrom, reduce, take, takeWhile, tap, toArray } from 'rxjs';
+import { expectRejection } from '../support/assertions.js';
+import { testBytes } from '../support/bytes.js';
 import { fillPattern, findPatternError, REQUEST_READ_BUFFER, REQUEST_WRITE_BUFFER } from '../support/gadget-zero.js';
 import { missingReason, type Feature, type GadgetZeroFixture, type Target } from './target.js';
 
-interface OpenFunction {
+import { dataPathCases } from './cases/data-path.js';
+import { deviceStateCases } from './cases/device-state.js';
+import { streamAdapterCases } from './cases/stream-adapters.js';
+
+export interface OpenFunction {
   readonly device: Device;
   readonly in: Pipe;
   readonly out: Pipe;
+}
+
+/** What a group of cases in `cases/` gets from the suite. */
+export interface SuiteContext {
+  /** The target's name, as `DEXTIO_TARGET` gives it. */
+  readonly name: string;
+  /** The target; valid inside cases and hooks. */
+  target(): Target;
+  /** Opens the device afresh; the suite closes it after the case and checks for leaks. */
+  openDevice(): Promise<GadgetZeroFixture>;
+  /** Another client of the same system, as another process would be. */
+  otherClient(): Promise<Usb>;
+  /** Opens the device, selects the function's configuration, claims it and opens its bulk pipes. */
+  open(which: 'sourceSink' | 'loopback'): Promise<OpenFunction>;
+  /** Skips the case, printing the target's reason, unless the target has every feature. */
+  requires(context: Mocha.Context, ...features: Feature[]): void;
 }
 
 const ROUND_TRIP_SIZES = [1, 512, 4095, 4096, 4097, 65536, 1024 * 1024];
@@ -30,19 +53,6 @@ const STREAM_BYTES = 4 * 1024 * 1024;
 
 const SET_FEATURE = 0x03;
 const ENDPOINT_HALT = 0;
-
-/** Bytes that no off-by-one or stale buffer reproduces by accident. */
-function testBytes(length: number, seed: number): Uint8Array {
-  const bytes = new Uint8Array(length);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < length; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    bytes[i] = x & 0xff;
-  }
-  return bytes;
-}
 
 function expectedPath(length: number): 'mapped' | 'descriptor' {
   return length <= MAPPED_TRANSFER_MAX ? 'mapped' : 'descriptor';
@@ -75,6 +85,11 @@ export function describeConformance(name: string, makeTarget: () => Promise<Targ
           context.skip();
         }
       }
+    }
+
+    async function openDevice(): Promise<GadgetZeroFixture> {
+      fixture = await target.open();
+      return fixture;
     }
 
     async function open(which: 'sourceSink' | 'loopback'): Promise<OpenFunction> {
@@ -171,7 +186,7 @@ export function describeConformance(name: string, makeTarget: () => Promise<Targ
         const data = testBytes(300, 3);
         const [leased] = await Promise.all([firstValueFrom(fn.in.readLeased(512)), fn.out.transferOut(data)]);
         expect(leased.path).to.equal('mapped');
-        expect(Buffer.compare(leased.data, data)).to.equal(0);
+        expect(Buffer.compare(Uint8Array.from(leased.data), data)).to.equal(0);
         leased.release();
         leased.release();
         expect(() => fn.in.readLeased(MAPPED_TRANSFER_MAX + 1)).to.throw(RangeError);
@@ -453,13 +468,10 @@ export function describeConformance(name: string, makeTarget: () => Promise<Targ
         await fn.device.close();
       });
     });
-  });
-}
 
-async function expectRejection(promise: Promise<unknown>, type: abstract new (...args: never[]) => Error): Promise<void> {
-  const error = await promise.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(error).to.be.instanceOf(type);
+    const context: SuiteContext = { name, target: () => target, openDevice, otherClient: () => target.otherClient(), open, requires };
+    dataPathCases(context);
+    deviceStateCases(context);
+    streamAdapterCases(context);
+  });
 }

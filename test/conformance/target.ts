@@ -45,6 +45,11 @@ export interface Target {
   readonly features: Readonly<Partial<Record<Feature, true | string>>>;
   /** Opens the device afresh; the suite closes it after each case. */
   open(): Promise<GadgetZeroFixture>;
+  /**
+   * A second, independent client of the same system (another backend instance), as another
+   * process would be: it must see a device that the first holds as busy.
+   */
+  otherClient(): Promise<Usb>;
   /** With `disconnect`: removes the device as a cable pull would. */
   disconnect?(): Promise<void>;
   /** With `disconnect`: brings it back and resolves once it can be opened. */

@@ -37,7 +37,8 @@ describe('the facts the guides state', function () {
     expect(IN_FLIGHT_MAX).to.equal(64);
     expect(CONTROL_TIMEOUT_DEFAULT).to.equal(5000);
     const streaming = await guide('streaming');
-    expect(streaming).to.contain('| `inFlight` | transfers kept queued on the pipe | 4 | 1 to 64 (');
+    expect(streaming).to.contain("| `inFlight` | transfers kept queued on the pipe | 4 | 1 to 64 (");
+    expect(streaming).to.contain("and at most the pipe's limit for the path (");
     expect(streaming).to.contain('| 1 to 8 MiB (');
     expect(streaming).to.contain('`highWaterMark` (default 64 chunks)');
     expect(await guide('getting-started')).to.contain('(5000) ms');
@@ -61,7 +62,7 @@ describe('the facts the guides state', function () {
   describe('defaults that only behaviour shows (fake target)', function () {
     const target = fakeTarget();
 
-    it('a stream keeps 4 transfers in flight unless told otherwise, and at most 64', async function () {
+    it("a stream keeps 4 transfers in flight unless told otherwise, and at most the pipe's limit", async function () {
       const { device, loopback } = await target.open();
       await device.selectConfiguration(loopback.configurationValue);
       await device.claimInterface(loopback.interfaceNumber);
@@ -73,7 +74,9 @@ describe('the facts the guides state', function () {
       subscription.unsubscribe();
       await input.drained();
       expect(() => input.stream({ transferSize: 512, inFlight: 65 })).to.throw(RangeError);
-      expect(() => input.stream({ transferSize: 512, inFlight: 64 })).not.to.throw();
+      const { mapped } = input.limits;
+      expect(() => input.stream({ transferSize: 512, inFlight: mapped + 1 })).to.throw(RangeError, /pipe.limits/);
+      expect(() => input.stream({ transferSize: 512, inFlight: mapped })).not.to.throw();
       await device.close();
     });
 

@@ -40,6 +40,9 @@ export async function embeddedTarget(): Promise<Target> {
       const device = await usb.open({ vendorId: 0x0525, productId: 0xa4a0 });
       return { usb, device, sourceSink: SOURCE_SINK, loopback: LOOPBACK };
     },
+    async otherClient() {
+      return new Usb(await dext());
+    },
     async disconnect() {
       host.gadgetDisconnect();
     },

@@ -21,6 +21,10 @@ export function fakeTarget(): Target & { backend: FakeBackend } {
         loopback: { configurationValue: LOOPBACK_CONFIGURATION, interfaceNumber: 0, alternateSetting: 0 },
       };
     },
+    // The fake's gadgets live in its backend: another Usb over it is the other client.
+    async otherClient() {
+      return new Usb(backend);
+    },
     async disconnect() {
       backend.detach(id);
     },
@@ -28,7 +32,8 @@ export function fakeTarget(): Target & { backend: FakeBackend } {
       id = backend.attach();
     },
     async leaks() {
-      return backend.openDevices === 0 ? [] : [`${backend.openDevices} fake device(s) still open`];
+      const open = backend.openDevices === 0 ? [] : [`${backend.openDevices} fake device(s) still open`];
+      return [...open, ...backend.violations.take()];
     },
   };
 }

@@ -9,6 +9,7 @@
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { libusb, Usb, type DeviceFilter } from '@dextio/core';
+import { usb as hotplugEvents } from 'usb';
 import type { Target } from '../../conformance/target.js';
 import { until } from '../../support/until.js';
 
@@ -57,6 +58,11 @@ export async function libusbTarget(): Promise<Target> {
         loopback: { configurationValue: loopbackConfiguration, interfaceNumber: 0, alternateSetting: 0 },
       };
     },
+    // Another backend instance: the backend gives a device to one opener per process, as the
+    // dext's exclusive user client does, so this one sees the fixture's device as held.
+    async otherClient() {
+      return new Usb(await libusb());
+    },
     async disconnect() {
       await writeFile(`${gadget}/UDC`, '\n');
       await until('the device is gone', async () => !(await present()));
@@ -64,6 +70,13 @@ export async function libusbTarget(): Promise<Target> {
     async reconnect() {
       if ((await readFile(`${gadget}/UDC`, 'utf8')).trim() === '') await writeFile(`${gadget}/UDC`, `${udc}\n`);
       await until('the device is back', present);
+    },
+    async leaks() {
+      const held = (await usb.list(filter)).filter((device) => device.busy).map((device) => `device ${device.id} is still held`);
+      // The backend watches for unplugs only while it has a device open: a listener left behind
+      // would keep the process alive.
+      const listeners = hotplugEvents.listenerCount('attach') + hotplugEvents.listenerCount('detach');
+      return listeners === 0 ? held : [...held, `${listeners} hotplug listener(s) left on usb`];
     },
   };
 }

@@ -1,0 +1,150 @@
+/** An open handle on a fake gadget: configuration, interfaces, control transfers and pipes. */
+import {
+  DisconnectedError,
+  errorForStatus,
+  type BackendDevice,
+  type BackendPipe,
+  type ControlCompletion,
+  type ControlSetup,
+  type DeviceDescriptor,
+  type Direction,
+  type EndpointDescriptor,
+} from '@dextio/core';
+import { LANGUAGE_US_ENGLISH, STRING_DESCRIPTOR } from './descriptor-bytes.js';
+import type { FakeGadget } from './fake-gadget.js';
+import { FakePipe } from './fake-pipe.js';
+import type { Violations } from './violations.js';
+
+/** Descriptor-path transfers in flight per connection, over all pipes (kDextioMaxDescriptorTransfers). */
+const FAKE_DESCRIPTOR_TRANSFERS = 32;
+const WLENGTH_MAX = 0xffff;
+const GET_DESCRIPTOR = 0x06;
+
+export class FakeDevice implements BackendDevice {
+  /** Like the dext, the fake takes all of wLength (the model itself answers as Linux's gadget zero does). */
+  readonly controlLengthMax = 0xffff;
+  readonly pipes = new Map<Direction, FakePipe>();
+  readonly #claimed = new Set<number>();
+  readonly #disconnectListeners = new Set<() => void>();
+  #closed = false;
+
+  constructor(
+    readonly gadget: FakeGadget,
+    private readonly violations: Violations,
+    private readonly onClosed: () => void,
+  ) {
+    gadget.holder = this;
+  }
+
+  get descriptor(): DeviceDescriptor {
+    return this.gadget.model.descriptor;
+  }
+
+  get configurationValue(): number | null {
+    return this.gadget.model.configurationValue;
+  }
+
+  async selectConfiguration(configurationValue: number): Promise<void> {
+    await this.#settle();
+    this.gadget.model.configurationValue = configurationValue;
+    this.gadget.model.loopbackPackets.length = 0;
+  }
+
+  async claimInterface(interfaceNumber: number): Promise<void> {
+    await this.#settle();
+    this.#claimed.add(interfaceNumber);
+  }
+
+  async releaseInterface(interfaceNumber: number): Promise<void> {
+    await this.#settle();
+    this.#claimed.delete(interfaceNumber);
+  }
+
+  async selectAlternateInterface(): Promise<void> {
+    await this.#settle();
+  }
+
+  /** GET_DESCRIPTOR(STRING) through the model, as a real backend asks the device. */
+  async getString(index: number): Promise<string> {
+    await this.#settle();
+    const setup: ControlSetup = {
+      requestType: 'standard',
+      recipient: 'device',
+      request: GET_DESCRIPTOR,
+      value: (STRING_DESCRIPTOR << 8) | index,
+      index: LANGUAGE_US_ENGLISH,
+    };
+    const answer = this.gadget.model.control('in', setup, new Uint8Array(0), 255);
+    if (answer.status === 'stall') throw errorForStatus('stall', `string descriptor ${index}: the device stalled`);
+    return Buffer.from(answer.data.subarray(2, answer.data[0])).toString('utf16le');
+  }
+
+  control(direction: Direction, setup: ControlSetup, data: Uint8Array | number, timeout: number): Promise<ControlCompletion> {
+    const wLength = typeof data === 'number' ? data : data.byteLength;
+    const inRange = Number.isInteger(wLength) && wLength >= 0 && wLength <= WLENGTH_MAX;
+    const refusal = inRange ? null : `control transfer with wLength ${wLength}: wLength is 0 to ${WLENGTH_MAX}`;
+    if (refusal !== null) this.violations.record(`${this.gadget.id}: ${refusal}`);
+    return new Promise((resolve) => {
+      this.gadget.defer(() => {
+        const empty = new Uint8Array(0);
+        if (refusal !== null) return resolve({ status: 'error', data: empty, bytes: 0, message: refusal });
+        if (!this.gadget.connected) return resolve({ status: 'disconnected', data: empty, bytes: 0 });
+        if (this.#closed) return resolve({ status: 'aborted', data: empty, bytes: 0 });
+        const payload = typeof data === 'number' ? empty : data;
+        const answer = this.gadget.model.control(direction, setup, payload, wLength);
+        if (answer.status === 'stall') return resolve({ status: 'stall', data: empty, bytes: 0 });
+        this.gadget.wakeIn();
+        const bytes = direction === 'in' ? answer.data.length : payload.length;
+        resolve({ status: 'ok', data: answer.data, bytes });
+      });
+      void timeout; // the model answers every request at once
+    });
+  }
+
+  async openPipe(direction: Direction, endpointNumber: number): Promise<BackendPipe> {
+    await this.#settle();
+    const isThis = (e: EndpointDescriptor) => e.direction === direction && e.endpointNumber === endpointNumber;
+    const alternate = this.gadget.model.currentAlternates().find((a) => a.endpoints.some(isThis));
+    const endpoint = alternate?.endpoints.find(isThis);
+    if (!alternate || !endpoint) {
+      throw new RangeError(`the fake gadget has no ${direction.toUpperCase()} endpoint ${endpointNumber} in its current configuration`);
+    }
+    // The dext's share for each pipe of the alternate setting, so that no pipe can take another's.
+    const pipeCount = alternate.endpoints.filter((e) => e.type === 'bulk' || e.type === 'interrupt').length;
+    const descriptorTransfersMax = Math.max(1, Math.floor(FAKE_DESCRIPTOR_TRANSFERS / pipeCount));
+    const pipe = new FakePipe(this.gadget, this.violations, endpoint, descriptorTransfersMax, (closed) => {
+      if (this.pipes.get(direction) === closed) this.pipes.delete(direction);
+    });
+    this.pipes.set(direction, pipe);
+    return pipe;
+  }
+
+  onDisconnect(listener: () => void): () => void {
+    this.#disconnectListeners.add(listener);
+    return () => this.#disconnectListeners.delete(listener);
+  }
+
+  /**
+   * The gadget went away. Outstanding transfers complete first, then the listeners run in the
+   * same batch: with no pipe and nothing in flight, they run all the same.
+   */
+  unplugged(): void {
+    for (const pipe of this.pipes.values()) pipe.finishAll('disconnected');
+    this.gadget.defer(() => {
+      for (const listener of this.#disconnectListeners) listener();
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await Promise.all([...this.pipes.values()].map((pipe) => pipe.close()));
+    if (this.gadget.holder === this) this.gadget.holder = null;
+    this.onClosed();
+  }
+
+  async #settle(): Promise<void> {
+    await new Promise<void>((resolve) => this.gadget.defer(resolve));
+    if (!this.gadget.connected) throw new DisconnectedError('the device is disconnected');
+  }
+}

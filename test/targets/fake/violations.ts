@@ -1,0 +1,19 @@
+/**
+ * Every limit of the real backends that a caller broke on the fake. The fake refuses such a call
+ * as the real backend would, and the target's `leaks()` reports the list, so that a test which
+ * makes the core break a limit fails with the limit named instead of passing on a kinder backend.
+ */
+export class Violations {
+  readonly #counts = new Map<string, number>();
+
+  record(message: string): void {
+    this.#counts.set(message, (this.#counts.get(message) ?? 0) + 1);
+  }
+
+  /** The violations since the last call, each once with how often it happened; clears the list. */
+  take(): string[] {
+    const report = [...this.#counts].map(([message, count]) => (count === 1 ? message : `${message} (${count} times)`));
+    this.#counts.clear();
+    return report;
+  }
+}
