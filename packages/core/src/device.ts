@@ -245,7 +245,9 @@ export class Device {
     checkInteger('endpointNumber', endpointNumber, 1, 15);
     const key = `${direction}${endpointNumber}`;
     const open = this.#pipes.get(key);
-    if (open) return open;
+    if (open && !open.closing) return open;
+    // A pipe still reaping its transfers is finished first: one pipe per endpoint at a time.
+    if (open) await open.close();
     const endpoint = this.#claimedEndpoint(direction, endpointNumber);
     if (endpoint.type !== 'bulk' && endpoint.type !== 'interrupt') {
       throw new RangeError(`endpoint ${endpointNumber} ${direction.toUpperCase()} is ${endpoint.type}; pipes carry bulk and interrupt`);

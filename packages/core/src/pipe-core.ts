@@ -88,6 +88,10 @@ export class PipeCore {
   #idleWaiters: (() => void)[] = [];
   readonly #failureListeners = new Set<(failure: ClosedError | DisconnectedError) => void>();
   #failure: ClosedError | DisconnectedError | null = null;
+  /** Closed by the caller; after a disconnect the failure stays `DisconnectedError`, but use throws. */
+  #closed = false;
+  /** Revokes each lease still held: a closed pipe's memory may go away. */
+  readonly #leases = new Set<() => void>();
 
   constructor(readonly backend: BackendPipe) {
     const slotCount = backend.slots.length;
@@ -138,6 +142,7 @@ export class PipeCore {
    * final; a close after it changes nothing.
    */
   fail(failure: ClosedError | DisconnectedError): void {
+    if (failure instanceof ClosedError) this.#closed = true;
     if (this.#failure instanceof DisconnectedError) return;
     const first = this.#failure === null;
     this.#failure = failure;
@@ -182,6 +187,21 @@ export class PipeCore {
     }
   }
 
+  /** Tracks a held lease until `revoke` runs, by the holder's release or the pipe's close. */
+  holdLease(revoke: () => void): void {
+    this.#leases.add(revoke);
+  }
+
+  dropLease(revoke: () => void): void {
+    this.#leases.delete(revoke);
+  }
+
+  /** Empties every lease still held. */
+  revokeLeases(): void {
+    for (const revoke of [...this.#leases]) revoke();
+    this.#leases.clear();
+  }
+
   /** Gives back a slot that a lease kept. */
   releaseSlot(slot: number): void {
     this.#free.push(slot);
@@ -190,7 +210,7 @@ export class PipeCore {
 
   /** Throws {@link ClosedError} for use after close; the other failures travel as errors. */
   assertOpen(what: string): void {
-    if (this.#failure instanceof ClosedError) throw new ClosedError(`${what}: the pipe is closed`);
+    if (this.#closed) throw new ClosedError(`${what}: the pipe is closed`);
   }
 
   /** @internal The backend's completion of a submitted transfer. */

@@ -63,6 +63,7 @@ const WRITE_FROM_OPTIONS = ['inFlight', 'timeout', 'zlp', 'highWaterMark'] as co
 export class Pipe {
   readonly #core: PipeCore;
   readonly #onClose: (pipe: Pipe) => void;
+  #closing: Promise<void> | null = null;
 
   /** @internal Pipes are made by {@link Device.openPipe}. */
   constructor(backend: BackendPipe, onClose: (pipe: Pipe) => void) {
@@ -152,6 +153,8 @@ export class Pipe {
       (completion, slot) => {
         const lease = core.backend.lease(slot, completion.bytes);
         let held = true;
+        const revoke = () => lease.revoke();
+        core.holdLease(revoke);
         return {
           status: completion.status as InResult['status'],
           data: lease.data,
@@ -159,6 +162,7 @@ export class Pipe {
           release: () => {
             if (!held) return;
             held = false;
+            core.dropLease(revoke);
             lease.revoke();
             core.releaseSlot(slot);
           },
@@ -327,11 +331,25 @@ export class Pipe {
    * Resolves once every transfer is reaped. Idempotent.
    */
   async close(): Promise<void> {
-    if (this.#core.failure instanceof ClosedError) return;
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
     this.#core.fail(new ClosedError('the pipe is closed'));
-    this.#onClose(this);
-    await this.#core.backend.close();
-    await this.#core.drained();
+    this.#core.revokeLeases();
+    try {
+      await this.#core.backend.close();
+      await this.#core.drained();
+    } finally {
+      // The device forgets the pipe only once it is reaped, so that its close waits for it too.
+      this.#onClose(this);
+    }
+  }
+
+  /** @internal Whether `close()` has been called (it may still be reaping). */
+  get closing(): boolean {
+    return this.#closing !== null;
   }
 
   /** @internal The device went away: waiting transfers fail; the backend completes the rest. */
