@@ -189,7 +189,9 @@ export class PipeCore {
 
   /** Tracks a held lease until `revoke` runs, by the holder's release or the pipe's close. */
   holdLease(revoke: () => void): void {
-    this.#leases.add(revoke);
+    // A lease completed while the pipe was closing is empty from the start, like every other.
+    if (this.#closed) revoke();
+    else this.#leases.add(revoke);
   }
 
   dropLease(revoke: () => void): void {
