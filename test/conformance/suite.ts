@@ -10,9 +10,7 @@ import {
   StallError,
   TimeoutError,
   TRANSFER_LENGTH_MAX,
-  type Device,
   type HotplugEvent,
-  type Pipe,
   type Usb,
 } from '@dextio/core';
 import { expect } from 'chai';
@@ -20,17 +18,11 @@ import { filter, firstValueFrom, lastValueFrom, reduce, take, takeWhile, tap, to
 import { expectRejection } from '../support/assertions.js';
 import { testBytes } from '../support/bytes.js';
 import { fillPattern, findPatternError, REQUEST_READ_BUFFER, REQUEST_WRITE_BUFFER } from '../support/gadget-zero.js';
-import { missingReason, type Feature, type GadgetZeroFixture, type Target } from './target.js';
+import { missingReason, openFunction, type Feature, type GadgetZeroFixture, type OpenFunction, type Target } from './target.js';
 
 import { dataPathCases } from './cases/data-path.js';
 import { deviceStateCases } from './cases/device-state.js';
 import { streamAdapterCases } from './cases/stream-adapters.js';
-
-export interface OpenFunction {
-  readonly device: Device;
-  readonly in: Pipe;
-  readonly out: Pipe;
-}
 
 /** What a group of cases in `cases/` gets from the suite. */
 export interface SuiteContext {
@@ -93,26 +85,7 @@ export function describeConformance(name: string, makeTarget: () => Promise<Targ
     }
 
     async function open(which: 'sourceSink' | 'loopback'): Promise<OpenFunction> {
-      fixture = await target.open();
-      const { device } = fixture;
-      const location = fixture[which];
-      if (device.configuration?.configurationValue !== location.configurationValue) {
-        await device.selectConfiguration(location.configurationValue);
-      }
-      await device.claimInterface(location.interfaceNumber);
-      if (location.alternateSetting !== 0) {
-        await device.selectAlternateInterface(location.interfaceNumber, location.alternateSetting);
-      }
-      const endpoints = device.alternate(location.interfaceNumber).endpoints.filter((e) => e.type === 'bulk');
-      const inEndpoint = endpoints.find((e) => e.direction === 'in' && (location.endpoints?.in ?? e.endpointNumber) === e.endpointNumber);
-      const outEndpoint = endpoints.find((e) => e.direction === 'out' && (location.endpoints?.out ?? e.endpointNumber) === e.endpointNumber);
-      expect(inEndpoint, `${which} has a bulk IN endpoint`).to.exist;
-      expect(outEndpoint, `${which} has a bulk OUT endpoint`).to.exist;
-      return {
-        device,
-        in: await device.openPipe('in', inEndpoint!.endpointNumber),
-        out: await device.openPipe('out', outEndpoint!.endpointNumber),
-      };
+      return openFunction(await openDevice(), which);
     }
 
     /** Sends `data` through Loopback and reads it back, IN and OUT in flight together. */

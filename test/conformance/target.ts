@@ -2,7 +2,7 @@
  * A target: a place where a gadget-zero-compatible device can be opened. The conformance suite
  * runs unchanged against every target; targets differ only in the features they declare.
  */
-import type { Device, Usb } from '@dextio/core';
+import type { Device, Pipe, Usb } from '@dextio/core';
 
 /** What a target can do beyond the basics (open, descriptors, SourceSink IN). */
 export type Feature =
@@ -65,4 +65,36 @@ export function missingReason(target: Target, feature: Feature): string | null {
   const entry = target.features[feature];
   if (entry === true) return null;
   return entry ?? `the ${target.name} target does not declare '${feature}'`;
+}
+
+/** A function's device and its two bulk pipes. */
+export interface OpenFunction {
+  readonly device: Device;
+  readonly in: Pipe;
+  readonly out: Pipe;
+}
+
+/**
+ * Selects the configuration of a function of an opened fixture, claims its interface and opens its
+ * bulk pipes. Targets put the functions on different endpoints: the location names them where
+ * they are not the alternate setting's first bulk pair.
+ */
+export async function openFunction(fixture: GadgetZeroFixture, which: 'sourceSink' | 'loopback'): Promise<OpenFunction> {
+  const { device } = fixture;
+  const location = fixture[which];
+  if (device.configuration?.configurationValue !== location.configurationValue) {
+    await device.selectConfiguration(location.configurationValue);
+  }
+  await device.claimInterface(location.interfaceNumber);
+  if (location.alternateSetting !== 0) {
+    await device.selectAlternateInterface(location.interfaceNumber, location.alternateSetting);
+  }
+  const endpoints = device.alternate(location.interfaceNumber).endpoints.filter((e) => e.type === 'bulk');
+  const find = (direction: 'in' | 'out') => {
+    const wanted = location.endpoints?.[direction];
+    const endpoint = endpoints.find((e) => e.direction === direction && (wanted ?? e.endpointNumber) === e.endpointNumber);
+    if (!endpoint) throw new Error(`${which} has no bulk ${direction.toUpperCase()} endpoint in interface ${location.interfaceNumber}`);
+    return endpoint.endpointNumber;
+  };
+  return { device, in: await device.openPipe('in', find('in')), out: await device.openPipe('out', find('out')) };
 }

@@ -5,7 +5,7 @@
 import { MAPPED_TRANSFER_MAX, type Direction, type LeasedInResult, type TransferPath } from '@dextio/core';
 import type { Subscription } from 'rxjs';
 import { testBytes } from '../support/bytes.js';
-import type { LoopbackPipes } from './loopback.js';
+import type { OpenFunction } from '../conformance/target.js';
 
 /** An error an operation may end with. */
 export interface Allowance {
@@ -74,7 +74,7 @@ export class Session {
 
   constructor(
     readonly id: number,
-    readonly pipes: LoopbackPipes,
+    readonly pipes: OpenFunction,
   ) {
     this.tainted = new Promise((resolve) => (this.#markTainted = resolve));
   }
