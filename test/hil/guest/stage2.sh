@@ -158,5 +158,7 @@ rc=$?
 exec 3>&-
 T_DONE=$(uptime_s)
 say "command exited with $rc"
+# A process killed by a fault: the kernel's line names the instruction pointer and the mapping.
+if [ "$rc" -gt 128 ]; then dmesg | grep -E "segfault|trap|general protection" | tail -n 5 > /dev/console; fi
 printf 'userland=%ss enumerated=%ss done=%ss\n' "$T_USERLAND" "$T_ENUM" "$T_DONE" > /hil/timings
 result "$rc"
