@@ -5,21 +5,30 @@
 //  - mapped: every pipe has kDextioSlotsPerPipe slots, each one buffer from CreateIOBuffer that
 //    the app maps once (CopyClientMemoryForType); a submission names a slot and a length.
 //  - descriptor: transfers above kDextioSlotCapacity bytes arrive as the structure descriptor of
-//    the async call and go to AsyncIO as they are; control data stages above it likewise go to
-//    DeviceRequest.
-// Every completion is written into the completion ring, mapped into the app; AsyncCompletion is
-// sent only when the ring goes from empty to non-empty (the doorbell).
+//    the call and go to AsyncIO as they are; control data stages above it likewise go to
+//    AsyncDeviceRequest.
+// Every completion is written into the completion ring, mapped read-only into the app; the app's
+// progress comes back on a page of its own. The registered notification action is the doorbell,
+// sent only when the ring goes from empty to non-empty, and carries the final stopped notice.
 //
-// Threading: ExternalMethod, CopyClientMemoryForType, TransferComplete, Stop and the cancel
-// handlers all run on this object's default queue, so the ivars need no locks. The ring indices are
-// shared with the app and are accessed atomically.
+// Threading: ExternalMethod, CopyClientMemoryForType, TransferComplete, ControlComplete, Stop and
+// the cancel handlers all run on this object's default queue, so the ivars need no locks. Nothing
+// waits on that queue: control requests are asynchronous too. The ring is shared with the app:
+// the dext only stores into it, and reads only the consumer index, which it checks.
+//
+// Ownership: the actions we create (one per slot, one per descriptor context, one for control)
+// live until free(); each retains this object until it is cancelled. The app's notification action
+// and the action of an in-flight control request are retained until the stopped notice and the
+// control completion. Descriptors of in-flight transfers are retained until their completion.
 //
 // Teardown order (Stop):
-//  1. mark the client stopping and abort every pipe: in-flight transfers complete with
-//     kIOReturnAborted through TransferComplete, which still writes them into the ring;
-//  2. when the last in-flight transfer has completed, cancel every OSAction we created;
-//  3. when the last cancel handler has run, release pipes, slots, ring and interface, tell the
-//     driver the client is gone, and call super::Stop last.
+//  1. retain this object and the provider for the deferred part; mark the client stopping; abort
+//     every pipe and the control request: in-flight work completes with kIOReturnAborted through
+//     TransferComplete and ControlComplete, which still report it;
+//  2. when nothing is in flight, cancel every action we created;
+//  3. when the last cancel handler has run: release pipes, slots, ring, buffers and interface, tell
+//     the driver the client is gone (the device may be opened again), send the stopped notice,
+//     call super::Stop, and drop the references taken in 1.
 //
 
 #include <os/log.h>
@@ -42,7 +51,6 @@ namespace {
 // One transfer context: a slot of a pipe, or one of the descriptor-path contexts.
 struct DextioTransfer {
     OSAction *completion;           // ours (CompleteAsyncIO), made once, reused for every transfer
-    OSAction *clientAction;         // the app's async call, retained while in flight: the doorbell
     IOMemoryDescriptor *descriptor; // descriptor path: the app's buffer, retained while in flight
     uint64_t tag;
     bool busy;
@@ -66,6 +74,60 @@ struct DextioTransferReference {
 };
 
 constexpr uint32_t kSlotTransferCount = kDextioMaxPipes * kDextioSlotsPerPipe;
+
+// The tags of the transfers in flight, so that no two share one: the app routes completions by tag.
+// Open addressing with linear probing; twice as many entries as transfers can be in flight.
+constexpr uint32_t kTagSetCapacity = 2 * (kSlotTransferCount + kDextioMaxDescriptorTransfers);
+static_assert((kTagSetCapacity & (kTagSetCapacity - 1)) == 0, "a power of two");
+
+struct DextioTagSet {
+    uint64_t tags[kTagSetCapacity];
+    bool used[kTagSetCapacity];
+
+    static uint32_t Home(uint64_t tag)
+    {
+        return static_cast<uint32_t>((tag * 0x9e3779b97f4a7c15ull) >> 40) & (kTagSetCapacity - 1);
+    }
+    bool Contains(uint64_t tag) const
+    {
+        for (uint32_t i = Home(tag); used[i]; i = (i + 1) & (kTagSetCapacity - 1)) {
+            if (tags[i] == tag) {
+                return true;
+            }
+        }
+        return false;
+    }
+    void Insert(uint64_t tag)
+    {
+        uint32_t i = Home(tag);
+        while (used[i]) {
+            i = (i + 1) & (kTagSetCapacity - 1);
+        }
+        used[i] = true;
+        tags[i] = tag;
+    }
+    void Remove(uint64_t tag)
+    {
+        uint32_t i = Home(tag);
+        while (used[i] && tags[i] != tag) {
+            i = (i + 1) & (kTagSetCapacity - 1);
+        }
+        if (!used[i]) {
+            return;
+        }
+        // Backward-shift deletion: move later entries of the probe chain into the hole.
+        uint32_t hole = i;
+        for (uint32_t j = (i + 1) & (kTagSetCapacity - 1); used[j]; j = (j + 1) & (kTagSetCapacity - 1)) {
+            uint32_t home = Home(tags[j]);
+            bool movable = hole <= j ? (home <= hole || home > j) : (home <= hole && home > j);
+            if (movable) {
+                tags[hole] = tags[j];
+                hole = j;
+            }
+        }
+        used[hole] = false;
+    }
+};
 
 // Pipes are named by endpoint address; numbers 1..15 OUT are indices 0..14, IN are 15..29.
 int PipeIndex(uint64_t address)
@@ -92,18 +154,36 @@ struct DextioUserClient_IVars {
     IOUSBHostInterface *interface;
     DextioPipe pipes[kDextioMaxPipes];
     DextioTransfer descriptorTransfers[kDextioMaxDescriptorTransfers];
-    uint32_t inFlight;
+    uint32_t inFlight;              // transfers of both paths
+    DextioTagSet tags;
 
+    // The app's notification action (kDextioSelectorRegisterNotification).
+    OSAction *notification;
+
+    // The completion ring (mapped read-only into the app) and the app's consumer page. The dext's
+    // own indices and counters live here and are only ever stored into the ring.
     IOBufferMemoryDescriptor *ring;
     IOMemoryMap *ringMap;
     DextioCompletionRing *ringAddress;
+    IOBufferMemoryDescriptor *consumerPage;
+    IOMemoryMap *consumerMap;
+    DextioCompletionConsumer *consumer;
+    uint32_t producer;
+    uint32_t doorbells;
+    uint64_t completions;
 
+    // Control: data stages of up to kDextioSlotCapacity bytes pass through this buffer (mapped
+    // read-only into the app); one request at a time.
     IOBufferMemoryDescriptor *controlBuffer;
     IOMemoryMap *controlMap;
     uint8_t *controlAddress;
+    OSAction *controlCompletion;    // ours (CompleteAsyncDeviceRequest)
+    OSAction *controlClient;        // the app's action for the request in flight
+    IOMemoryDescriptor *controlDescriptor;  // the app's data stage above kDextioSlotCapacity
+    bool controlBusy;
 
     bool stopping;
-    IOService *stopProvider;
+    IOService *stopProvider;        // retained from Stop until super::Stop has run
     uint32_t pendingCancels;
 };
 
@@ -114,22 +194,25 @@ static const IOUserClientMethodDispatch sMethods[kDextioSelectorCount] = {
     // kDextioSelectorGetPipes
     { &DextioUserClient::sGetPipes, false, 0, 0, 1, kIOUserClientVariableStructureSize },
     // kDextioSelectorSubmitSlot
-    { &DextioUserClient::sSubmitSlot, true, kDextioSubmitSlotScalarCount, 0, 0, 0 },
+    { &DextioUserClient::sSubmitSlot, false, kDextioSubmitSlotScalarCount, 0, 0, 0 },
     // kDextioSelectorSubmitDescriptor: input or output structure, depending on the pipe
-    { &DextioUserClient::sSubmitDescriptor, true, kDextioSubmitDescriptorScalarCount,
+    { &DextioUserClient::sSubmitDescriptor, false, kDextioSubmitDescriptorScalarCount,
       kIOUserClientVariableStructureSize, 0, kIOUserClientVariableStructureSize },
     // kDextioSelectorControlIn
-    { &DextioUserClient::sControlIn, false, kDextioControlScalarCount, 0, 1,
-      kIOUserClientVariableStructureSize },
+    { &DextioUserClient::sControlIn, true, kDextioControlScalarCount, 0, 0, kIOUserClientVariableStructureSize },
     // kDextioSelectorControlOut
-    { &DextioUserClient::sControlOut, false, kDextioControlScalarCount,
-      kIOUserClientVariableStructureSize, 1, 0 },
+    { &DextioUserClient::sControlOut, true, kDextioControlScalarCount, kIOUserClientVariableStructureSize, 0, 0 },
     // kDextioSelectorAbortPipe
     { &DextioUserClient::sAbortPipe, false, 1, 0, 0, 0 },
     // kDextioSelectorClearStall
     { &DextioUserClient::sClearStall, false, 1, 0, 0, 0 },
     // kDextioSelectorSelectAltSetting
     { &DextioUserClient::sSelectAltSetting, false, 1, 0, 0, 0 },
+    // kDextioSelectorRegisterNotification
+    { &DextioUserClient::sRegisterNotification, true, 0, 0, 0, 0 },
+    // kDextioSelectorGetDescriptor
+    { &DextioUserClient::sGetDescriptor, false, kDextioGetDescriptorScalarCount, 0, 1,
+      kIOUserClientVariableStructureSize },
 };
 
 bool DextioUserClient::init()
@@ -145,6 +228,17 @@ void DextioUserClient::free()
 {
     if (ivars != NULL) {
         ReleaseResources();
+        // Cancelled by now (Stop, or a failed Start): an action retains us until it is cancelled.
+        for (uint32_t i = 0; i < kDextioMaxPipes; i++) {
+            for (uint32_t s = 0; s < kDextioSlotsPerPipe; s++) {
+                OSSafeReleaseNULL(ivars->pipes[i].slotTransfers[s].completion);
+            }
+        }
+        for (uint32_t i = 0; i < kDextioMaxDescriptorTransfers; i++) {
+            OSSafeReleaseNULL(ivars->descriptorTransfers[i].completion);
+        }
+        OSSafeReleaseNULL(ivars->controlCompletion);
+        OSSafeReleaseNULL(ivars->notification);
     }
     IOSafeDeleteNULL(ivars, DextioUserClient_IVars, 1);
     super::free();
@@ -166,8 +260,7 @@ kern_return_t IMPL(DextioUserClient, Start)
     ivars->interface = ivars->driver->GetInterface();
     ivars->interface->retain();
 
-    ret = IOBufferMemoryDescriptor::Create(kIOMemoryDirectionInOut, DEXTIO_COMPLETION_RING_SIZE, 0,
-                                           &ivars->ring);
+    ret = IOBufferMemoryDescriptor::Create(kIOMemoryDirectionInOut, DEXTIO_COMPLETION_RING_SIZE, 0, &ivars->ring);
     if (ret == kIOReturnSuccess) {
         ret = ivars->ring->CreateMapping(0, 0, 0, 0, 0, &ivars->ringMap);
     }
@@ -175,7 +268,15 @@ kern_return_t IMPL(DextioUserClient, Start)
         ivars->ringAddress = reinterpret_cast<DextioCompletionRing *>(ivars->ringMap->GetAddress());
         memset(ivars->ringAddress, 0, sizeof(*ivars->ringAddress));
         ivars->ringAddress->header.capacity = kDextioCompletionRingCapacity;
-
+        ret = IOBufferMemoryDescriptor::Create(kIOMemoryDirectionInOut, DEXTIO_COMPLETION_CONSUMER_SIZE, 0,
+                                               &ivars->consumerPage);
+    }
+    if (ret == kIOReturnSuccess) {
+        ret = ivars->consumerPage->CreateMapping(0, 0, 0, 0, 0, &ivars->consumerMap);
+    }
+    if (ret == kIOReturnSuccess) {
+        ivars->consumer = reinterpret_cast<DextioCompletionConsumer *>(ivars->consumerMap->GetAddress());
+        memset(ivars->consumer, 0, sizeof(*ivars->consumer));
         // Data stages that travel by value; larger ones bring their own descriptor.
         ret = ivars->interface->CreateIOBuffer(kIOMemoryDirectionInOut, kDextioSlotCapacity, &ivars->controlBuffer);
     }
@@ -184,6 +285,7 @@ kern_return_t IMPL(DextioUserClient, Start)
     }
     if (ret == kIOReturnSuccess) {
         ivars->controlAddress = reinterpret_cast<uint8_t *>(ivars->controlMap->GetAddress());
+        ret = CreateActionControlComplete(0, &ivars->controlCompletion);
     }
     for (uint32_t i = 0; ret == kIOReturnSuccess && i < kDextioMaxDescriptorTransfers; i++) {
         DextioTransfer *transfer = &ivars->descriptorTransfers[i];
@@ -197,8 +299,11 @@ kern_return_t IMPL(DextioUserClient, Start)
         ret = CopyPipes();
     }
     if (ret != kIOReturnSuccess) {
-        // Nothing was submitted yet: release directly, there is nothing to drain.
+        // Nothing was submitted yet: there is nothing to drain. The actions go in free(), once
+        // their cancellation has released us.
         os_log(OS_LOG_DEFAULT, "dextio: user client Start failed: 0x%x", ret);
+        CancelActions(^{
+        });
         ReleaseResources();
     }
     return ret;
@@ -206,15 +311,21 @@ kern_return_t IMPL(DextioUserClient, Start)
 
 kern_return_t IMPL(DextioUserClient, Stop)
 {
-    ivars->stopping = true;
+    // The rest happens later, from completions and cancel handlers: keep both objects until then.
+    retain();
+    provider->retain();
     ivars->stopProvider = provider;
+    ivars->stopping = true;
     for (uint32_t i = 0; i < kDextioMaxPipes; i++) {
         if (ivars->pipes[i].pipe != NULL) {
             ivars->pipes[i].pipe->Abort(kIOUSBAbortAsynchronous, kIOReturnAborted, NULL);
         }
     }
-    // Aborted transfers complete on this queue after we return; the last one calls FinishStop.
-    if (ivars->inFlight == 0) {
+    if (ivars->controlBusy) {
+        ivars->interface->AbortDeviceRequests(kIOUSBAbortAsynchronous, kIOReturnAborted);
+    }
+    // Aborted work completes on this queue after we return; the last completion calls FinishStop.
+    if (ivars->inFlight == 0 && !ivars->controlBusy) {
         FinishStop();
     }
     return kIOReturnSuccess;
@@ -223,51 +334,59 @@ kern_return_t IMPL(DextioUserClient, Stop)
 void DextioUserClient::FinishStop()
 {
     uint32_t *pending = &ivars->pendingCancels;
-    IOService *provider = ivars->stopProvider;
-    void (^cancelled)(void) = ^{
-        if (--*pending == 0) {
-            ReleaseResources();
-            Stop(provider, SUPERDISPATCH);
-        }
-    };
-
     // Hold one count ourselves so that the handlers cannot finish before every Cancel is issued.
     *pending = 1;
+    void (^cancelled)(void) = ^{
+        if (--*pending != 0) {
+            return;
+        }
+        IOService *provider = ivars->stopProvider;
+        ivars->stopProvider = NULL;
+        ReleaseResources();
+        Notify(kDextioNotificationStopped);
+        OSSafeReleaseNULL(ivars->notification);
+        Stop(provider, SUPERDISPATCH);
+        provider->release();
+        release();
+    };
+    CancelActions(cancelled);
+    cancelled();
+}
+
+void DextioUserClient::CancelActions(OSActionCancelHandler handler)
+{
+    uint32_t *pending = &ivars->pendingCancels;
+    auto cancel = [&](OSAction *action) {
+        if (action != NULL) {
+            (*pending)++;
+            action->Cancel(handler);
+        }
+    };
     for (uint32_t i = 0; i < kDextioMaxPipes; i++) {
         for (uint32_t s = 0; s < kDextioSlotsPerPipe; s++) {
-            OSAction *action = ivars->pipes[i].slotTransfers[s].completion;
-            if (action != NULL) {
-                (*pending)++;
-                action->Cancel(cancelled);
-            }
+            cancel(ivars->pipes[i].slotTransfers[s].completion);
         }
     }
     for (uint32_t i = 0; i < kDextioMaxDescriptorTransfers; i++) {
-        OSAction *action = ivars->descriptorTransfers[i].completion;
-        if (action != NULL) {
-            (*pending)++;
-            action->Cancel(cancelled);
-        }
+        cancel(ivars->descriptorTransfers[i].completion);
     }
-    cancelled();
+    cancel(ivars->controlCompletion);
 }
 
 void DextioUserClient::ReleaseResources()
 {
     ReleasePipes();
     for (uint32_t i = 0; i < kDextioMaxPipes; i++) {
-        DextioPipe *pipe = &ivars->pipes[i];
         for (uint32_t s = 0; s < kDextioSlotsPerPipe; s++) {
-            OSSafeReleaseNULL(pipe->slots[s]);
-            OSSafeReleaseNULL(pipe->slotTransfers[s].completion);
+            OSSafeReleaseNULL(ivars->pipes[i].slots[s]);
         }
-    }
-    for (uint32_t i = 0; i < kDextioMaxDescriptorTransfers; i++) {
-        OSSafeReleaseNULL(ivars->descriptorTransfers[i].completion);
     }
     ivars->ringAddress = NULL;
     OSSafeReleaseNULL(ivars->ringMap);
     OSSafeReleaseNULL(ivars->ring);
+    ivars->consumer = NULL;
+    OSSafeReleaseNULL(ivars->consumerMap);
+    OSSafeReleaseNULL(ivars->consumerPage);
     ivars->controlAddress = NULL;
     OSSafeReleaseNULL(ivars->controlMap);
     OSSafeReleaseNULL(ivars->controlBuffer);
@@ -284,7 +403,7 @@ kern_return_t DextioUserClient::ExternalMethod(uint64_t selector, IOUserClientMe
     if (selector >= kDextioSelectorCount) {
         return kIOReturnBadArgument;
     }
-    // A call queued behind Stop must not start a transfer that nobody would reap.
+    // A call queued behind Stop must not start work that nobody would reap.
     if (ivars->stopping) {
         return kIOReturnAborted;
     }
@@ -336,6 +455,16 @@ kern_return_t DextioUserClient::sSelectAltSetting(OSObject *target, void *, IOUs
     return static_cast<DextioUserClient *>(target)->SelectAltSetting(arguments);
 }
 
+kern_return_t DextioUserClient::sRegisterNotification(OSObject *target, void *, IOUserClientMethodArguments *arguments)
+{
+    return static_cast<DextioUserClient *>(target)->RegisterNotification(arguments);
+}
+
+kern_return_t DextioUserClient::sGetDescriptor(OSObject *target, void *, IOUserClientMethodArguments *arguments)
+{
+    return static_cast<DextioUserClient *>(target)->GetDescriptor(arguments);
+}
+
 kern_return_t DextioUserClient::GetDeviceInfo(IOUserClientMethodArguments *arguments)
 {
     IOUSBHostDevice *device = NULL;
@@ -369,6 +498,7 @@ kern_return_t DextioUserClient::GetDeviceInfo(IOUserClientMethodArguments *argum
         out[kDextioDeviceInfoAltSetting] = interfaceDescriptor->bAlternateSetting;
         out[kDextioDeviceInfoPipeCount] = pipeCount;
         out[kDextioDeviceInfoSpeed] = speed;
+        out[kDextioDeviceInfoConfigurationValue] = configuration->bConfigurationValue;
     }
 
     if (deviceDescriptor != NULL) {
@@ -410,14 +540,92 @@ kern_return_t DextioUserClient::GetPipes(IOUserClientMethodArguments *arguments)
     return kIOReturnSuccess;
 }
 
-kern_return_t DextioUserClient::ReserveCompletion()
+kern_return_t DextioUserClient::GetDescriptor(IOUserClientMethodArguments *arguments)
 {
+    const uint64_t *in = arguments->scalarInput;
+    uint64_t kind = in[kDextioGetDescriptorKind];
+    uint64_t index = in[kDextioGetDescriptorIndex];
+    if (arguments->structureOutputDescriptor == NULL && arguments->structureOutputMaximumSize == 0) {
+        return kIOReturnBadArgument;
+    }
+
+    IOUSBHostDevice *device = NULL;
+    kern_return_t ret = ivars->interface->CopyDevice(&device);
+    if (ret != kIOReturnSuccess) {
+        return ret;
+    }
+    const IOUSBDeviceDescriptor *deviceDescriptor = device->CopyDeviceDescriptor();
+    const IOUSBConfigurationDescriptor *configuration = NULL;
+    const void *descriptor = NULL;
+    uint64_t length = 0;
+    if (deviceDescriptor == NULL) {
+        ret = kIOReturnNoDevice;
+    } else if (kind == kDextioDescriptorDevice && index == 0) {
+        descriptor = deviceDescriptor;
+        length = deviceDescriptor->bLength;
+    } else if (kind == kDextioDescriptorConfiguration && index < deviceDescriptor->bNumConfigurations) {
+        configuration = device->CopyConfigurationDescriptor(static_cast<uint8_t>(index));
+        if (configuration == NULL) {
+            ret = kIOReturnNotFound;
+        } else {
+            descriptor = configuration;
+            length = configuration->wTotalLength;
+        }
+    } else {
+        ret = kIOReturnBadArgument;
+    }
+
+    if (ret == kIOReturnSuccess) {
+        // At most what the app's structure holds; it learns the whole length from the scalar.
+        IOMemoryDescriptor *output = arguments->structureOutputDescriptor;
+        if (output != NULL) {
+            IOMemoryMap *map = NULL;
+            ret = output->CreateMapping(0, 0, 0, 0, 0, &map);
+            if (ret == kIOReturnSuccess) {
+                uint64_t size = map->GetLength() < length ? map->GetLength() : length;
+                memcpy(reinterpret_cast<void *>(map->GetAddress()), descriptor, size);
+                OSSafeReleaseNULL(map);
+            }
+        } else {
+            uint64_t size = arguments->structureOutputMaximumSize < length ? arguments->structureOutputMaximumSize : length;
+            arguments->structureOutput = OSData::withBytes(descriptor, size);
+            if (arguments->structureOutput == NULL) {
+                ret = kIOReturnNoMemory;
+            }
+        }
+        arguments->scalarOutput[0] = length;
+    }
+    if (configuration != NULL) {
+        IOUSBHostFreeDescriptor(configuration);
+    }
+    if (deviceDescriptor != NULL) {
+        IOUSBHostFreeDescriptor(deviceDescriptor);
+    }
+    OSSafeReleaseNULL(device);
+    return ret;
+}
+
+kern_return_t DextioUserClient::RegisterNotification(IOUserClientMethodArguments *arguments)
+{
+    // The kernel holds the app's action only for the duration of this call.
+    arguments->completion->retain();
+    OSSafeReleaseNULL(ivars->notification);
+    ivars->notification = arguments->completion;
+    return kIOReturnSuccess;
+}
+
+kern_return_t DextioUserClient::CheckSubmission(uint64_t tag)
+{
+    if (ivars->notification == NULL) {
+        return kIOReturnNotReady;
+    }
+    if (ivars->tags.Contains(tag)) {
+        return kIOReturnBusy;
+    }
     // Every transfer in flight owns a ring entry in advance, so a completion never overwrites one
     // the app has not read. The consumer index comes from the app: never trust it further.
-    const DextioCompletionRingHeader *header = &ivars->ringAddress->header;
-    uint32_t producer = header->producerIndex;
-    uint32_t consumer = __atomic_load_n(&header->consumerIndex, __ATOMIC_SEQ_CST);
-    uint32_t used = producer - consumer;
+    uint32_t consumer = __atomic_load_n(&ivars->consumer->consumerIndex, __ATOMIC_SEQ_CST);
+    uint32_t used = ivars->producer - consumer;
     if (used > kDextioCompletionRingCapacity) {
         return kIOReturnBadArgument;
     }
@@ -425,6 +633,12 @@ kern_return_t DextioUserClient::ReserveCompletion()
         return kIOReturnNoResources;
     }
     return kIOReturnSuccess;
+}
+
+void DextioUserClient::Submitted(uint64_t tag)
+{
+    ivars->tags.Insert(tag);
+    ivars->inFlight++;
 }
 
 kern_return_t DextioUserClient::SubmitSlot(IOUserClientMethodArguments *arguments)
@@ -438,6 +652,7 @@ kern_return_t DextioUserClient::SubmitSlot(IOUserClientMethodArguments *argument
     uint64_t slot = in[kDextioSubmitSlotSlot];
     uint64_t length = in[kDextioSubmitSlotLength];
     uint64_t timeoutMs = in[kDextioSubmitSlotTimeoutMs];
+    uint64_t tag = in[kDextioSubmitSlotTag];
     if (slot >= kDextioSlotsPerPipe || length > kDextioSlotCapacity || timeoutMs > UINT32_MAX) {
         return kIOReturnBadArgument;
     }
@@ -448,7 +663,7 @@ kern_return_t DextioUserClient::SubmitSlot(IOUserClientMethodArguments *argument
     if (transfer->busy) {
         return kIOReturnBusy;
     }
-    kern_return_t ret = ReserveCompletion();
+    kern_return_t ret = CheckSubmission(tag);
     if (ret != kIOReturnSuccess) {
         return ret;
     }
@@ -458,12 +673,9 @@ kern_return_t DextioUserClient::SubmitSlot(IOUserClientMethodArguments *argument
     if (ret != kIOReturnSuccess) {
         return ret;
     }
-    // The kernel holds the app's action only for the duration of this call.
-    arguments->completion->retain();
-    transfer->clientAction = arguments->completion;
-    transfer->tag = in[kDextioSubmitSlotTag];
+    transfer->tag = tag;
     transfer->busy = true;
-    ivars->inFlight++;
+    Submitted(tag);
     return kIOReturnSuccess;
 }
 
@@ -477,6 +689,7 @@ kern_return_t DextioUserClient::SubmitDescriptor(IOUserClientMethodArguments *ar
     DextioPipe *pipe = &ivars->pipes[index];
     uint64_t length = in[kDextioSubmitDescriptorLength];
     uint64_t timeoutMs = in[kDextioSubmitDescriptorTimeoutMs];
+    uint64_t tag = in[kDextioSubmitDescriptorTag];
     if (length <= kDextioSlotCapacity || length > kDextioMaxDescriptorLength || timeoutMs > UINT32_MAX) {
         return kIOReturnBadArgument;
     }
@@ -512,7 +725,7 @@ kern_return_t DextioUserClient::SubmitDescriptor(IOUserClientMethodArguments *ar
     if (transfer == NULL) {
         return kIOReturnNoResources;
     }
-    kern_return_t ret = ReserveCompletion();
+    kern_return_t ret = CheckSubmission(tag);
     if (ret != kIOReturnSuccess) {
         return ret;
     }
@@ -522,15 +735,13 @@ kern_return_t DextioUserClient::SubmitDescriptor(IOUserClientMethodArguments *ar
     if (ret != kIOReturnSuccess) {
         return ret;
     }
-    // The kernel drops its references to the structure descriptor and the action when this call
-    // returns; the transfer keeps both until TransferComplete.
+    // The kernel drops its reference to the structure descriptor when this call returns; the
+    // transfer keeps one until its completion is in the ring.
     memory->retain();
     transfer->descriptor = memory;
-    arguments->completion->retain();
-    transfer->clientAction = arguments->completion;
-    transfer->tag = in[kDextioSubmitDescriptorTag];
+    transfer->tag = tag;
     transfer->busy = true;
-    ivars->inFlight++;
+    Submitted(tag);
     return kIOReturnSuccess;
 }
 
@@ -548,40 +759,49 @@ void IMPL(DextioUserClient, TransferComplete)
         return;
     }
 
-    OSAction *doorbell = transfer->clientAction;
-    transfer->clientAction = NULL;
     OSSafeReleaseNULL(transfer->descriptor);
     transfer->busy = false;
+    ivars->tags.Remove(transfer->tag);
     ivars->inFlight--;
+    PostCompletion(transfer->tag, status, actualByteCount, completionTimestamp);
 
-    PostCompletion(transfer->tag, status, actualByteCount, completionTimestamp, doorbell);
-    OSSafeReleaseNULL(doorbell);
-
-    if (ivars->stopping && ivars->inFlight == 0) {
+    if (ivars->stopping && ivars->inFlight == 0 && !ivars->controlBusy) {
         FinishStop();
     }
 }
 
-void DextioUserClient::PostCompletion(uint64_t tag, IOReturn status, uint32_t bytes, uint64_t timestamp,
-                                      OSAction *doorbell)
+void DextioUserClient::PostCompletion(uint64_t tag, IOReturn status, uint32_t bytes, uint64_t timestamp)
 {
     DextioCompletionRing *ring = ivars->ringAddress;
-    uint32_t producer = ring->header.producerIndex;
+    uint32_t producer = ivars->producer;
     DextioCompletion *entry = &ring->entries[producer % kDextioCompletionRingCapacity];
     entry->tag = tag;
     entry->status = status;
     entry->bytes = bytes;
     entry->timestamp = timestamp;
-    __atomic_store_n(&ring->header.completionCount, ring->header.completionCount + 1, __ATOMIC_RELAXED);
-    __atomic_store_n(&ring->header.producerIndex, producer + 1, __ATOMIC_SEQ_CST);
+    ivars->producer = producer + 1;
+    ivars->completions++;
+    __atomic_store_n(&ring->header.completionCount, ivars->completions, __ATOMIC_RELAXED);
+    __atomic_store_n(&ring->header.producerIndex, ivars->producer, __ATOMIC_SEQ_CST);
 
     // Ring the doorbell only if the app had drained everything before this entry; otherwise it is
     // still draining and will see the entry (abi.h explains why none is lost).
-    if (__atomic_load_n(&ring->header.consumerIndex, __ATOMIC_SEQ_CST) == producer) {
-        __atomic_store_n(&ring->header.doorbellCount, ring->header.doorbellCount + 1, __ATOMIC_RELAXED);
-        uint64_t asyncData[kDextioDoorbellArgumentCount] = { producer + 1 };
-        AsyncCompletion(doorbell, kIOReturnSuccess, asyncData, kDextioDoorbellArgumentCount);
+    if (__atomic_load_n(&ivars->consumer->consumerIndex, __ATOMIC_SEQ_CST) == producer) {
+        Notify(kDextioNotificationDoorbell);
     }
+}
+
+void DextioUserClient::Notify(uint64_t kind)
+{
+    if (ivars->notification == NULL) {
+        return;
+    }
+    if (kind == kDextioNotificationDoorbell) {
+        ivars->doorbells++;
+        __atomic_store_n(&ivars->ringAddress->header.doorbellCount, ivars->doorbells, __ATOMIC_RELAXED);
+    }
+    uint64_t asyncData[kDextioNotificationArgumentCount] = { kind, ivars->producer };
+    AsyncCompletion(ivars->notification, kIOReturnSuccess, asyncData, kDextioNotificationArgumentCount);
 }
 
 kern_return_t DextioUserClient::Control(IOUserClientMethodArguments *arguments, bool deviceToHost)
@@ -594,17 +814,20 @@ kern_return_t DextioUserClient::Control(IOUserClientMethodArguments *arguments, 
     uint64_t length = in[kDextioControlLength];
     uint64_t timeoutMs = in[kDextioControlTimeoutMs];
     if (requestType > 0xff || request > 0xff || value > 0xffff || index > 0xffff ||
-        length > kDextioMaxControlLength || timeoutMs > UINT32_MAX) {
+        length > kDextioMaxControlLength || timeoutMs > kDextioControlTimeoutMaxMs) {
         return kIOReturnBadArgument;
     }
     if (((requestType & kIOUSBDeviceRequestDirectionMask) == kIOUSBDeviceRequestDirectionIn) != deviceToHost) {
         return kIOReturnBadArgument;
     }
+    if (timeoutMs == 0) {
+        timeoutMs = kDextioControlTimeoutDefaultMs;
+    }
 
     // wLength decides the path, as the size decides it for IOKit: up to kDextioSlotCapacity bytes the
-    // data stage travels by value through the control buffer, above it the app's structure
-    // descriptor goes to DeviceRequest as it is. A structure of the other kind, or of the other
-    // direction, is refused.
+    // data stage passes through the control buffer, above it the app's structure descriptor goes to
+    // AsyncDeviceRequest as it is. A structure of the other kind, or of the other direction, is
+    // refused.
     bool byValue = length <= kDextioSlotCapacity;
     IOMemoryDescriptor *data = ivars->controlBuffer;
     uint64_t dataLength = 0;
@@ -613,7 +836,7 @@ kern_return_t DextioUserClient::Control(IOUserClientMethodArguments *arguments, 
             return kIOReturnBadArgument;
         }
         if (byValue) {
-            if (arguments->structureOutputDescriptor != NULL || length > arguments->structureOutputMaximumSize) {
+            if (arguments->structureOutputDescriptor != NULL || arguments->structureOutputMaximumSize != 0) {
                 return kIOReturnBadArgument;
             }
         } else {
@@ -631,9 +854,6 @@ kern_return_t DextioUserClient::Control(IOUserClientMethodArguments *arguments, 
             if (arguments->structureInputDescriptor != NULL || size != length) {
                 return kIOReturnBadArgument;
             }
-            if (size != 0) {
-                memcpy(ivars->controlAddress, arguments->structureInput->getBytesNoCopy(), size);
-            }
         } else {
             data = arguments->structureInputDescriptor;
             if (arguments->structureInput != NULL || data == NULL || data->GetLength(&dataLength) != kIOReturnSuccess ||
@@ -642,24 +862,50 @@ kern_return_t DextioUserClient::Control(IOUserClientMethodArguments *arguments, 
             }
         }
     }
+    if (ivars->controlBusy) {
+        return kIOReturnBusy;
+    }
+    if (!deviceToHost && byValue && length != 0) {
+        memcpy(ivars->controlAddress, arguments->structureInput->getBytesNoCopy(), length);
+    }
 
-    uint16_t bytesTransferred = 0;
-    kern_return_t ret = ivars->interface->DeviceRequest(
+    kern_return_t ret = ivars->interface->AsyncDeviceRequest(
         static_cast<uint8_t>(requestType), static_cast<uint8_t>(request), static_cast<uint16_t>(value),
-        static_cast<uint16_t>(index), static_cast<uint16_t>(length), data, &bytesTransferred,
-        static_cast<uint32_t>(timeoutMs));
+        static_cast<uint16_t>(index), static_cast<uint16_t>(length), length != 0 ? data : NULL,
+        ivars->controlCompletion, static_cast<uint32_t>(timeoutMs));
     if (ret != kIOReturnSuccess) {
         return ret;
     }
-    // A descriptor already holds the data; a structureOutput next to it would be refused.
-    if (deviceToHost && byValue) {
-        arguments->structureOutput = OSData::withBytes(ivars->controlAddress, bytesTransferred);
-        if (arguments->structureOutput == NULL) {
-            return kIOReturnNoMemory;
-        }
+    // The kernel drops its references to the action and the descriptor when this call returns.
+    arguments->completion->retain();
+    ivars->controlClient = arguments->completion;
+    if (!byValue) {
+        data->retain();
+        ivars->controlDescriptor = data;
     }
-    arguments->scalarOutput[0] = bytesTransferred;
+    ivars->controlBusy = true;
     return kIOReturnSuccess;
+}
+
+void IMPL(DextioUserClient, ControlComplete)
+{
+    if (action != ivars->controlCompletion || !ivars->controlBusy) {
+        os_log(OS_LOG_DEFAULT, "dextio: control completion without a request");
+        return;
+    }
+    OSAction *client = ivars->controlClient;
+    ivars->controlClient = NULL;
+    OSSafeReleaseNULL(ivars->controlDescriptor);
+    ivars->controlBusy = false;
+    // An IN data stage of up to kDextioSlotCapacity bytes is in the control buffer, which the app
+    // reads before it sends its next request.
+    uint64_t asyncData[kDextioControlCompletionArgumentCount] = { bytesTransferred };
+    AsyncCompletion(client, status, asyncData, kDextioControlCompletionArgumentCount);
+    OSSafeReleaseNULL(client);
+
+    if (ivars->stopping && ivars->inFlight == 0) {
+        FinishStop();
+    }
 }
 
 kern_return_t DextioUserClient::AbortPipe(IOUserClientMethodArguments *arguments)
@@ -751,14 +997,16 @@ kern_return_t DextioUserClient::PrepareSlots(uint8_t address)
         }
         kern_return_t ret = ivars->interface->CreateIOBuffer(IsIn(address) ? kIOMemoryDirectionIn : kIOMemoryDirectionOut,
                                                              kDextioSlotCapacity, &pipe->slots[s]);
-        if (ret == kIOReturnSuccess) {
+        if (ret == kIOReturnSuccess && pipe->slotTransfers[s].completion == NULL) {
             ret = CreateActionTransferComplete(sizeof(DextioTransferReference), &pipe->slotTransfers[s].completion);
+            if (ret == kIOReturnSuccess) {
+                static_cast<DextioTransferReference *>(pipe->slotTransfers[s].completion->GetReference())->index =
+                    static_cast<uint32_t>(index) * kDextioSlotsPerPipe + s;
+            }
         }
         if (ret != kIOReturnSuccess) {
             return ret;
         }
-        static_cast<DextioTransferReference *>(pipe->slotTransfers[s].completion->GetReference())->index =
-            static_cast<uint32_t>(index) * kDextioSlotsPerPipe + s;
     }
     return kIOReturnSuccess;
 }
@@ -766,8 +1014,17 @@ kern_return_t DextioUserClient::PrepareSlots(uint8_t address)
 kern_return_t IMPL(DextioUserClient, CopyClientMemoryForType)
 {
     IOMemoryDescriptor *descriptor = NULL;
+    // What the app may write: its slots (IN ones too, harmlessly: the dext never reads them) and
+    // its consumer index. The ring and the control buffer are the dext's, so they are read-only.
+    uint64_t memoryOptions = 0;
     if (type == DextioMemoryTypeCompletionRing()) {
         descriptor = ivars->ring;
+        memoryOptions = kIOUserClientMemoryReadOnly;
+    } else if (type == DextioMemoryTypeCompletionConsumer()) {
+        descriptor = ivars->consumerPage;
+    } else if (type == DextioMemoryTypeControl()) {
+        descriptor = ivars->controlBuffer;
+        memoryOptions = kIOUserClientMemoryReadOnly;
     } else if (type <= UINT32_MAX && DextioMemoryTypeKind(type) == kDextioMemoryKindSlot) {
         int index = PipeIndex(DextioMemoryTypePipe(type));
         uint8_t slot = DextioMemoryTypeSlotIndex(type);
@@ -780,8 +1037,6 @@ kern_return_t IMPL(DextioUserClient, CopyClientMemoryForType)
     }
     descriptor->retain();
     *memory = descriptor;
-    // IN slots too are mapped writable: the app's views of them must never be read-only memory
-    // (a stray write would kill it), and we never read them, so such a write harms nobody.
-    *options = 0;
+    *options = memoryOptions;
     return kIOReturnSuccess;
 }

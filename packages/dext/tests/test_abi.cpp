@@ -16,6 +16,8 @@ TEST(abi_memory_type_round_trip)
     CHECK_EQ(DextioMemoryTypePipe(type), 0x81);
     CHECK_EQ(DextioMemoryTypeSlotIndex(type), 15);
     CHECK_EQ(DextioMemoryTypeKind(DextioMemoryTypeCompletionRing()), kDextioMemoryKindCompletionRing);
+    CHECK_EQ(DextioMemoryTypeKind(DextioMemoryTypeCompletionConsumer()), kDextioMemoryKindCompletionConsumer);
+    CHECK_EQ(DextioMemoryTypeKind(DextioMemoryTypeControl()), kDextioMemoryKindControl);
 }
 
 TEST(abi_completion_ring_layout)
@@ -25,8 +27,13 @@ TEST(abi_completion_ring_layout)
     CHECK_EQ(offsetof(DextioCompletion, bytes), 12u);
     CHECK_EQ(offsetof(DextioCompletion, timestamp), 16u);
     CHECK_EQ(sizeof(DextioCompletionRingHeader), 64u);
+    CHECK_EQ(offsetof(DextioCompletionRingHeader, producerIndex), 0u);
+    CHECK_EQ(offsetof(DextioCompletionRingHeader, completionCount), 16u);
     CHECK_EQ(offsetof(DextioCompletionRing, entries), 64u);
     CHECK(DEXTIO_COMPLETION_RING_SIZE >= sizeof(DextioCompletionRing));
+    // The consumer index is alone on its page, apart from everything the dext writes.
+    CHECK_EQ(sizeof(DextioCompletionConsumer), 64u);
+    CHECK(DEXTIO_COMPLETION_CONSUMER_SIZE >= sizeof(DextioCompletionConsumer));
     // Every transfer that can be in flight has an entry.
     CHECK(kDextioCompletionRingCapacity >= kDextioMaxPipes * kDextioSlotsPerPipe + kDextioMaxDescriptorTransfers);
     CHECK((kDextioCompletionRingCapacity & (kDextioCompletionRingCapacity - 1)) == 0);
@@ -43,15 +50,16 @@ void CountCompletion(void *context, const DextioCompletion *)
 TEST(abi_ring_drain_publishes_consumer_index)
 {
     static DextioCompletionRing ring;
+    static DextioCompletionConsumer consumer;
     ring.header.capacity = kDextioCompletionRingCapacity;
-    ring.header.consumerIndex = UINT32_MAX - 1;  // indices wrap
+    consumer.consumerIndex = UINT32_MAX - 1;  // indices wrap
     ring.header.producerIndex = 2;
     int handled = 0;
-    CHECK_EQ(DextioCompletionRingDrain(&ring, &CountCompletion, &handled), 4u);
+    CHECK_EQ(DextioCompletionRingDrain(&ring, &consumer, &CountCompletion, &handled), 4u);
     CHECK_EQ(handled, 4);
-    CHECK_EQ(ring.header.consumerIndex, 2u);
+    CHECK_EQ(consumer.consumerIndex, 2u);
     ring.header.capacity = 0;  // a corrupt header is not followed
-    CHECK_EQ(DextioCompletionRingDrain(&ring, &CountCompletion, &handled), 0u);
+    CHECK_EQ(DextioCompletionRingDrain(&ring, &consumer, &CountCompletion, &handled), 0u);
 }
 
 TEST(abi_info_plist_matches_host_personality)

@@ -18,8 +18,7 @@ uint64_t Pick(std::mt19937_64 &random, std::initializer_list<uint64_t> choices)
 
 TEST(fuzz_external_method_and_memory_types)
 {
-    Eventually([] { return LiveCounts().clients == 0 && LiveCounts().actions == 0; });
-    DextioHostLiveCounts baseline = LiveCounts();
+    DextioHostLiveCounts baseline = SettledCounts();
     // The dext may keep descriptors of these buffers until the close: they outlive the client.
     static std::vector<uint8_t> input(70000, 0x11);
     static std::vector<uint8_t> output(70000);
@@ -30,10 +29,11 @@ TEST(fuzz_external_method_and_memory_types)
         TestClient client;
         CHECK_EQ(client.Open(), kIOReturnSuccess);
         for (int i = 0; i < 4000; i++) {
-            uint32_t selector = static_cast<uint32_t>(Pick(random, { 0, 1, 2, 2, 2, 3, 3, 3, 4, 5, 6, 7, 8, 9, 1u << 31 }));
+            uint32_t selector = static_cast<uint32_t>(Pick(random, { 0, 1, 2, 2, 2, 3, 3, 3, 4, 5, 6, 7, 8, 9, 10, 11, 1u << 31 }));
             // Mostly well-formed counts, so that the calls get past the dispatch table's checks.
-            static const uint32_t inCounts[] = { 0, 0, 5, 4, 6, 6, 1, 1, 1 };
-            static const uint32_t outCounts[] = { 8, 1, 0, 0, 1, 1, 0, 0, 0 };
+            static const uint32_t inCounts[] = { 0, 0, 5, 4, 6, 6, 1, 1, 1, 0, 2 };
+            static const uint32_t outCounts[] = { 9, 1, 0, 0, 0, 0, 0, 0, 0, 0, 1 };
+            static_assert(sizeof(inCounts) / sizeof(inCounts[0]) == kDextioSelectorCount, "one per selector");
             bool known = selector < kDextioSelectorCount;
             uint32_t scalarCount = known && random() % 4 != 0 ? inCounts[selector] : static_cast<uint32_t>(random() % 8);
             uint64_t scalars[16];
@@ -70,7 +70,13 @@ TEST(fuzz_external_method_and_memory_types)
                         scalars[0] = 0x80, scalars[1] = 0x06, scalars[2] = 0x0200;
                     }
                     inputSize = selector == kDextioSelectorControlIn ? 0 : length;
-                    outputSize = selector == kDextioSelectorControlIn ? length : 0;
+                    outputSize = selector == kDextioSelectorControlIn && length > 4096 ? length : 0;
+                    break;
+                case kDextioSelectorGetDescriptor:
+                    scalars[0] = Pick(random, { kDextioDescriptorDevice, kDextioDescriptorConfiguration });
+                    scalars[1] = random() % 2;
+                    inputSize = 0;
+                    outputSize = Pick(random, { 9, 18, 4096, 8192 });
                     break;
                 default:
                     scalars[0] = selector == kDextioSelectorSelectAltSetting ? random() % 3 : pipe;
@@ -82,8 +88,9 @@ TEST(fuzz_external_method_and_memory_types)
                     scalars[random() % 6] = random();
                 }
             }
-            bool submit = selector == kDextioSelectorSubmitSlot || selector == kDextioSelectorSubmitDescriptor;
-            bool async = random() % 5 == 0 ? !submit : submit;
+            bool asyncSelector = selector == kDextioSelectorControlIn || selector == kDextioSelectorControlOut ||
+                                 selector == kDextioSelectorRegisterNotification;
+            bool async = random() % 5 == 0 ? !asyncSelector : asyncSelector;
             uint64_t scalarOut[16];
             uint32_t scalarOutCount = known && random() % 4 != 0 ? outCounts[selector] : static_cast<uint32_t>(random() % 10);
             kern_return_t ret;
@@ -100,7 +107,9 @@ TEST(fuzz_external_method_and_memory_types)
 
             uint32_t type = static_cast<uint32_t>(Pick(random, { random(), DextioMemoryTypeSlot(0x81, random() % 20),
                                                                  DextioMemoryTypeSlot(random() % 256, 0),
-                                                                 DextioMemoryTypeCompletionRing() }));
+                                                                 DextioMemoryTypeCompletionRing(),
+                                                                 DextioMemoryTypeCompletionConsumer(),
+                                                                 DextioMemoryTypeControl() }));
             mach_vm_address_t address = 0;
             mach_vm_size_t size = 0;
             if (IOConnectMapMemory64(client.connect, type, mach_task_self(), &address, &size, kIOMapAnywhere) ==

@@ -7,17 +7,6 @@
 
 namespace {
 
-// The counts once no connection is left: a closed client's last references go on its queue, just
-// after IOServiceClose returns.
-DextioHostLiveCounts Settled()
-{
-    Eventually([] {
-        DextioHostLiveCounts c = LiveCounts();
-        return c.clients == 0 && c.connections == 0 && c.actions == 0 && c.mappings == 0 && c.descriptors == 0;
-    });
-    return LiveCounts();
-}
-
 bool BackTo(const DextioHostLiveCounts &baseline)
 {
     return Eventually([&] { return LiveCountsEqual(LiveCounts(), baseline); });
@@ -45,7 +34,7 @@ void CheckBackTo(const DextioHostLiveCounts &baseline)
 
 TEST(lifecycle_open_close_releases_everything)
 {
-    DextioHostLiveCounts baseline = Settled();
+    DextioHostLiveCounts baseline = SettledCounts();
     {
         TestClient client;
         CHECK_EQ(client.Open(), kIOReturnSuccess);
@@ -69,12 +58,64 @@ TEST(lifecycle_exclusive_open)
     TestClient second;
     CHECK_EQ(first.Open(), kIOReturnSuccess);
     CHECK_EQ(second.Open(), kIOReturnExclusiveAccess);
+    // Close waits for the dext's stopped notice, after which the device is free again.
     CHECK_EQ(first.Close(), kIOReturnSuccess);
     CHECK_EQ(second.Open(), kIOReturnSuccess);
     io_service_t service = FindDextService();
     io_connect_t connect = IO_OBJECT_NULL;
     CHECK_EQ(IOServiceOpen(service, mach_task_self(), 0, &connect), kIOReturnExclusiveAccess);
     IOObjectRelease(service);
+}
+
+TEST(lifecycle_close_is_asynchronous)
+{
+    DextioHostLiveCounts baseline = SettledCounts();
+    std::vector<uint8_t> big(100000);
+    {
+        TestClient client;
+        CHECK_EQ(client.Open(), kIOReturnSuccess);
+        CHECK(client.Slot(0x81, 0) != nullptr);
+        DextioHostGadgetInjectTimeout(0x81, 1);
+        CHECK_EQ(client.SubmitDescriptor(0x81, big.data(), big.size(), 60000, 1), kIOReturnSuccess);
+        // As on macOS, IOServiceClose returns before the user client has stopped: hold the
+        // termination to look into that window.
+        DextioHostHoldTerminations(1);
+        CHECK_EQ(IOServiceClose(client.connect), kIOReturnSuccess);
+        io_connect_t closed = client.connect;
+        client.connect = IO_OBJECT_NULL;
+        // The handle is gone at once; the user client, its mappings and the app's memory the dext
+        // holds are not; and the device is still held, so a quick reopen is refused.
+        CHECK_EQ(IOConnectCallScalarMethod(closed, kDextioSelectorGetDeviceInfo, nullptr, 0, nullptr, nullptr),
+                 kIOReturnBadArgument);
+        CHECK_EQ(LiveCounts().clients, baseline.clients + 1);
+        CHECK(LiveCounts().mappings > baseline.mappings);
+        CHECK(LiveCounts().descriptors > baseline.descriptors);
+        TestClient quick;
+        CHECK_EQ(quick.Open(), kIOReturnExclusiveAccess);
+        CHECK(!client.WaitStopped(100));
+        // Once the termination runs, the dext aborts the transfer, releases the app's memory,
+        // frees the device and says so, last.
+        DextioHostHoldTerminations(0);
+        CHECK(client.WaitStopped());
+        CHECK_EQ(quick.Open(), kIOReturnSuccess);
+        CHECK_EQ(quick.Close(), kIOReturnSuccess);
+        CHECK_EQ(client.Close(), kIOReturnSuccess);
+    }
+    CheckBackTo(baseline);
+}
+
+TEST(lifecycle_stopped_notice_on_unplug)
+{
+    TestClient client;
+    CHECK_EQ(client.Open(), kIOReturnSuccess);
+    CHECK_EQ(client.SubmitSlot(0x82, 0, 512, 0, 1), kIOReturnSuccess);
+    DextioHostGadgetDisconnect();
+    DextioCompletion completion;
+    CHECK(client.Wait(1, &completion));
+    CHECK_EQ(completion.status, kIOReturnNoDevice);
+    CHECK(client.WaitStopped());
+    CHECK_EQ(client.Close(), kIOReturnSuccess);
+    DextioHostGadgetConnect();
 }
 
 TEST(lifecycle_bad_open_type)
@@ -87,7 +128,7 @@ TEST(lifecycle_bad_open_type)
 
 TEST(lifecycle_close_with_requests_in_flight)
 {
-    DextioHostLiveCounts baseline = Settled();
+    DextioHostLiveCounts baseline = SettledCounts();
     std::vector<uint8_t> big(100000);
     {
         TestClient client;
@@ -114,7 +155,7 @@ TEST(lifecycle_close_with_requests_in_flight)
 
 TEST(lifecycle_port_destroyed_before_close)
 {
-    DextioHostLiveCounts baseline = Settled();
+    DextioHostLiveCounts baseline = SettledCounts();
     {
         TestClient client;
         CHECK_EQ(client.Open(), kIOReturnSuccess);
@@ -124,6 +165,8 @@ TEST(lifecycle_port_destroyed_before_close)
         uint64_t pipe = 0x82;
         CHECK_EQ(client.Call(kDextioSelectorAbortPipe, &pipe, 1), kIOReturnSuccess);  // its doorbell goes nowhere
         CHECK(Eventually([&] { return client.Ring()->header.completionCount == 1; }));
+        // Its stopped notice goes nowhere either: close without waiting for it.
+        CHECK_EQ(client.Close(false), kIOReturnSuccess);
         CHECK_EQ(client.Close(), kIOReturnSuccess);
     }
     CheckBackTo(baseline);
@@ -131,7 +174,7 @@ TEST(lifecycle_port_destroyed_before_close)
 
 TEST(lifecycle_terminate_with_requests_in_flight)
 {
-    DextioHostLiveCounts baseline = Settled();
+    DextioHostLiveCounts baseline = SettledCounts();
     std::vector<uint8_t> big(50000);
     {
         TestClient client;

@@ -7,10 +7,15 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <cstring>
+#include <mutex>
 
 #include "client.h"
 #include "harness.h"
+// The runtime's own state: what the kernel keeps in an async call's reference.
+#include "../host/src/internal.h"
 
 TEST(runtime_osdata_copies)
 {
@@ -27,7 +32,7 @@ TEST(runtime_osdata_copies)
 
 TEST(runtime_reference_counting)
 {
-    DextioHostLiveCounts before = LiveCounts();
+    DextioHostLiveCounts before = SettledCounts();
     IOBufferMemoryDescriptor *buffer = nullptr;
     CHECK_EQ(IOBufferMemoryDescriptor::Create(kIOMemoryDirectionInOut, 4096, 0, &buffer), kIOReturnSuccess);
     CHECK_EQ(buffer->HostRetainCount(), 1);  // returned with one reference, owned by the caller
@@ -71,13 +76,12 @@ TEST(runtime_async_reference_count_is_checked)
     TestClient client;
     CHECK_EQ(client.Open(), kIOReturnSuccess);
     uint64_t reference[kOSAsyncRef64Count] = {};
-    uint64_t input[kDextioSubmitSlotScalarCount] = { 0x81, 0, 16, 0, 1 };
     mach_port_t wake = IONotificationPortGetMachPort(client.port);
-    CHECK_EQ(IOConnectCallAsyncScalarMethod(client.connect, kDextioSelectorSubmitSlot, wake, reference, 2, input,
-                                            kDextioSubmitSlotScalarCount, nullptr, nullptr),
+    CHECK_EQ(IOConnectCallAsyncScalarMethod(client.connect, kDextioSelectorRegisterNotification, wake, reference, 2,
+                                            nullptr, 0, nullptr, nullptr),
              kIOReturnBadArgument);
-    CHECK_EQ(IOConnectCallAsyncScalarMethod(client.connect, kDextioSelectorSubmitSlot, wake, reference, 9, input,
-                                            kDextioSubmitSlotScalarCount, nullptr, nullptr),
+    CHECK_EQ(IOConnectCallAsyncScalarMethod(client.connect, kDextioSelectorRegisterNotification, wake, reference, 9,
+                                            nullptr, 0, nullptr, nullptr),
              kIOReturnBadArgument);
     CHECK_EQ(client.Close(), kIOReturnSuccess);
 }
@@ -132,4 +136,109 @@ TEST(runtime_read_only_mapping_faults_on_write)
     CHECK_EQ(waitpid(child, &status, 0), child);
     CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV);
     CHECK_EQ(client.Close(), kIOReturnSuccess);
+}
+
+namespace {
+
+// An object with a queue of its own, as the DriverKit runtime gives every service.
+class QueuedObject : public OSObject {
+public:
+    static QueuedObject *Make()
+    {
+        auto *object = new QueuedObject;
+        IODispatchQueue *queue = nullptr;
+        IODispatchQueue::Create("test", 0, 0, &queue);
+        object->HostSetDefaultQueue(queue);
+        OSSafeReleaseNULL(queue);
+        return object;
+    }
+};
+
+// A user client the test drives directly, to call AsyncCompletion as a dext would.
+class DirectUserClient : public IOUserClient {
+public:
+    static DirectUserClient *Make()
+    {
+        auto *client = new DirectUserClient;
+        IODispatchQueue *queue = nullptr;
+        IODispatchQueue::Create("test", 0, 0, &queue);
+        client->HostSetDefaultQueue(queue);
+        OSSafeReleaseNULL(queue);
+        return client;
+    }
+};
+
+struct Received {
+    std::mutex mutex;
+    std::condition_variable changed;
+    int messages = 0;
+    uint32_t lastCount = 0;
+};
+
+void Receive(void *refcon, IOReturn, void **, uint32_t numArgs)
+{
+    auto *received = static_cast<Received *>(refcon);
+    std::lock_guard<std::mutex> lock(received->mutex);
+    received->messages++;
+    received->lastCount = numArgs;
+    received->changed.notify_all();
+}
+
+} // namespace
+
+TEST(runtime_cancel_releases_the_target)
+{
+    DextioHostLiveCounts before = SettledCounts();
+    QueuedObject *target = QueuedObject::Make();
+    OSAction *action = nullptr;
+    CHECK_EQ(OSAction::Create(target, 1, 2, 0, &action), kIOReturnSuccess);
+    CHECK_EQ(target->HostRetainCount(), 2);  // the action holds its target...
+    std::atomic<bool> handled{ false };
+    std::atomic<bool> *flag = &handled;
+    CHECK_EQ(action->Cancel(^{
+                 flag->store(true);
+             }),
+             kIOReturnSuccess);
+    // ...until it is cancelled, so that a target which owns its actions can be freed.
+    CHECK(Eventually([&] { return handled.load() && target->HostRetainCount() == 1; }));
+    CHECK_EQ(action->Cancel(nullptr), kIOReturnSuccess);  // once is enough; a second is harmless
+    OSSafeReleaseNULL(target);
+    OSSafeReleaseNULL(action);
+    CHECK(Eventually([&] { return LiveCountsEqual(LiveCounts(), before); }));
+}
+
+TEST(runtime_async_completion_above_16_arguments_is_dropped)
+{
+    DextioHostLiveCounts before = SettledCounts();
+    Received received;
+    IONotificationPortRef port = IONotificationPortCreate(kIOMainPortDefault);
+    dispatch_queue_t queue = dispatch_queue_create("test", DISPATCH_QUEUE_SERIAL);
+    IONotificationPortSetDispatchQueue(port, queue);
+    DirectUserClient *client = DirectUserClient::Make();
+    OSAction *action = nullptr;
+    CHECK_EQ(OSAction::Create(client, IOUserClient_AsyncCompletion_ID, IOUserClient_AsyncCompletion_ID,
+                              sizeof(HostAsyncReference), &action),
+             kIOReturnSuccess);
+    auto *reference = static_cast<HostAsyncReference *>(action->GetReference());
+    reference->wakePort = IONotificationPortGetMachPort(port);
+    reference->referenceCount = kIOAsyncCalloutCount;
+    reference->reference[kIOAsyncCalloutFuncIndex] = reinterpret_cast<uint64_t>(&Receive);
+    reference->reference[kIOAsyncCalloutRefconIndex] = reinterpret_cast<uint64_t>(&received);
+    uint64_t data[17] = {};
+    // xnu refuses more than 16 arguments and sends nothing; 16 arrive.
+    client->AsyncCompletion(action, kIOReturnSuccess, data, 17);
+    client->AsyncCompletion(action, kIOReturnSuccess, data, 16);
+    {
+        std::unique_lock<std::mutex> lock(received.mutex);
+        CHECK(received.changed.wait_for(lock, std::chrono::seconds(5), [&] { return received.messages > 0; }));
+    }
+    dispatch_sync(queue, ^{
+                  });
+    CHECK_EQ(received.messages, 1);
+    CHECK_EQ(received.lastCount, 16u);
+    OSSafeReleaseNULL(action);
+    OSSafeReleaseNULL(client);
+    IONotificationPortDestroy(port);
+    dispatch_release(queue);
+    CHECK(Eventually([&] { return LiveCountsEqual(LiveCounts(), before); }));
 }

@@ -2,6 +2,8 @@
 #include <cstring>
 #include <vector>
 
+#include <USBDriverKit/AppleUSBDefinitions.h>
+
 #include "client.h"
 #include "harness.h"
 
@@ -20,12 +22,14 @@ TEST(selector_wrong_scalar_counts_are_bad_argument)
     uint64_t input[16] = {};
     const uint32_t expected[kDextioSelectorCount] = { 0, 0, kDextioSubmitSlotScalarCount,
                                                       kDextioSubmitDescriptorScalarCount, kDextioControlScalarCount,
-                                                      kDextioControlScalarCount, 1, 1, 1 };
+                                                      kDextioControlScalarCount, 1, 1, 1, 0,
+                                                      kDextioGetDescriptorScalarCount };
     for (uint32_t selector = 0; selector < kDextioSelectorCount; selector++) {
         uint32_t count = expected[selector] + 1;
-        kern_return_t ret = selector == kDextioSelectorSubmitSlot || selector == kDextioSelectorSubmitDescriptor
-                                ? client.CallAsync(selector, input, count, nullptr, 0, nullptr, nullptr)
-                                : client.Call(selector, input, count);
+        bool async = selector == kDextioSelectorControlIn || selector == kDextioSelectorControlOut ||
+                     selector == kDextioSelectorRegisterNotification;
+        kern_return_t ret = async ? client.CallAsync(selector, input, count, nullptr, 0, nullptr, nullptr)
+                                  : client.Call(selector, input, count);
         CHECK_EQ(ret, kIOReturnBadArgument);
     }
     // Too few scalar outputs for GetDeviceInfo.
@@ -38,10 +42,33 @@ TEST(selector_completion_required_exactly_where_async)
 {
     TestClient client;
     CHECK_EQ(client.Open(), kIOReturnSuccess);
+    // Transfers report through the ring, so their calls are synchronous; control requests and the
+    // notification registration are asynchronous.
     uint64_t submit[kDextioSubmitSlotScalarCount] = { 0x81, 0, 64, 0, 1 };
-    CHECK_EQ(client.Call(kDextioSelectorSubmitSlot, submit, kDextioSubmitSlotScalarCount), kIOReturnBadArgument);
+    CHECK_EQ(client.CallAsync(kDextioSelectorSubmitSlot, submit, kDextioSubmitSlotScalarCount, nullptr, 0, nullptr,
+                              nullptr),
+             kIOReturnBadArgument);
     uint64_t pipe = 0x81;
     CHECK_EQ(client.CallAsync(kDextioSelectorAbortPipe, &pipe, 1, nullptr, 0, nullptr, nullptr), kIOReturnBadArgument);
+    CHECK_EQ(client.Call(kDextioSelectorRegisterNotification, nullptr, 0), kIOReturnBadArgument);
+    uint64_t control[kDextioControlScalarCount] = { 0xc0, 0x5c, 0, 0, 16, 100 };
+    CHECK_EQ(client.Call(kDextioSelectorControlIn, control, kDextioControlScalarCount), kIOReturnBadArgument);
+    CHECK_EQ(client.Ring()->header.completionCount, 0u);
+}
+
+TEST(selector_transfers_need_a_registered_notification)
+{
+    TestClient client;
+    CHECK_EQ(client.Open(false), kIOReturnSuccess);
+    std::vector<uint8_t> big(5000);
+    CHECK_EQ(client.SubmitSlot(0x81, 0, 64, 0, 1), kIOReturnNotReady);
+    CHECK_EQ(client.SubmitDescriptor(0x81, big.data(), big.size(), 0, 2), kIOReturnNotReady);
+    CHECK_EQ(client.CallAsync(kDextioSelectorRegisterNotification, nullptr, 0, nullptr, 0, nullptr, nullptr),
+             kIOReturnSuccess);
+    CHECK_EQ(client.SubmitSlot(0x81, 0, 64, 0, 1), kIOReturnSuccess);
+    DextioCompletion completion;
+    CHECK(client.Wait(1, &completion));
+    CHECK_EQ(completion.status, kIOReturnSuccess);
 }
 
 TEST(selector_get_device_info)
@@ -59,6 +86,60 @@ TEST(selector_get_device_info)
     CHECK_EQ(out[kDextioDeviceInfoAltSetting], 0);
     CHECK_EQ(out[kDextioDeviceInfoPipeCount], 4);
     CHECK_EQ(out[kDextioDeviceInfoSpeed], 2);  // high speed
+    CHECK_EQ(out[kDextioDeviceInfoConfigurationValue], 1);
+}
+
+TEST(selector_get_descriptor_reports_the_device_whole)
+{
+    TestClient client;
+    CHECK_EQ(client.Open(), kIOReturnSuccess);
+    auto get = [&](uint64_t kind, uint64_t index, void *buffer, size_t *size, uint64_t *length) {
+        uint64_t input[kDextioGetDescriptorScalarCount] = { kind, index };
+        uint32_t outputCount = 1;
+        return IOConnectCallMethod(client.connect, kDextioSelectorGetDescriptor, input, kDextioGetDescriptorScalarCount,
+                                   nullptr, 0, length, &outputCount, buffer, size);
+    };
+    // The device's own descriptor: vendor-specific class 0xff, three strings, one configuration.
+    uint8_t device[64] = {};
+    size_t size = sizeof(device);
+    uint64_t length = 0;
+    CHECK_EQ(get(kDextioDescriptorDevice, 0, device, &size, &length), kIOReturnSuccess);
+    CHECK_EQ(length, 18u);
+    CHECK_EQ(size, 18u);
+    CHECK_EQ(device[1], kIOUSBDescriptorTypeDevice);
+    CHECK_EQ(device[4], 0xff);
+    CHECK_EQ(device[14], 1);
+    CHECK_EQ(device[17], 1);
+    // The configuration, whole: both alternate settings of interface 0 and all their endpoints.
+    std::vector<uint8_t> configuration(4096);
+    size = configuration.size();
+    CHECK_EQ(get(kDextioDescriptorConfiguration, 0, configuration.data(), &size, &length), kIOReturnSuccess);
+    CHECK_EQ(length, 69u);
+    CHECK_EQ(size, 69u);
+    CHECK_EQ(configuration[1], kIOUSBDescriptorTypeConfiguration);
+    CHECK_EQ(configuration[5], 1);
+    int interfaces = 0;
+    for (size_t offset = 0; offset + 1 < size && configuration[offset] != 0; offset += configuration[offset]) {
+        interfaces += configuration[offset + 1] == kIOUSBDescriptorTypeInterface;
+    }
+    CHECK_EQ(interfaces, 2);
+    // A buffer too small gets the start and the whole length; a descriptor-sized one the rest.
+    uint8_t small[9] = {};
+    size = sizeof(small);
+    CHECK_EQ(get(kDextioDescriptorConfiguration, 0, small, &size, &length), kIOReturnSuccess);
+    CHECK_EQ(size, 9u);
+    CHECK_EQ(length, 69u);
+    std::vector<uint8_t> large(8192, 0xee);
+    size = large.size();
+    CHECK_EQ(get(kDextioDescriptorConfiguration, 0, large.data(), &size, &length), kIOReturnSuccess);
+    CHECK(memcmp(large.data(), configuration.data(), 69) == 0);
+    CHECK_EQ(large[69], 0xee);
+    // No such descriptor, no room at all.
+    size = configuration.size();
+    CHECK_EQ(get(kDextioDescriptorConfiguration, 1, configuration.data(), &size, &length), kIOReturnBadArgument);
+    CHECK_EQ(get(kDextioDescriptorDevice, 1, configuration.data(), &size, &length), kIOReturnBadArgument);
+    CHECK_EQ(get(7, 0, configuration.data(), &size, &length), kIOReturnBadArgument);
+    CHECK_EQ(get(kDextioDescriptorDevice, 0, nullptr, nullptr, &length), kIOReturnBadArgument);
 }
 
 TEST(selector_get_pipes)
@@ -105,18 +186,14 @@ TEST(selector_submit_slot_bad_arguments)
     CHECK_EQ(client.SubmitSlot(0x81, kDextioSlotsPerPipe, 64, 0, 1), kIOReturnBadArgument);
     CHECK_EQ(client.SubmitSlot(0x81, 0, kDextioSlotCapacity + 1, 0, 1), kIOReturnBadArgument);
     uint64_t input[kDextioSubmitSlotScalarCount] = { 0x181, 0, 64, 0, 1 };     // beyond 8 bits
-    CHECK_EQ(client.CallAsync(kDextioSelectorSubmitSlot, input, kDextioSubmitSlotScalarCount, nullptr, 0, nullptr,
-                              nullptr),
-             kIOReturnBadArgument);
+    CHECK_EQ(client.Call(kDextioSelectorSubmitSlot, input, kDextioSubmitSlotScalarCount), kIOReturnBadArgument);
     uint64_t timeout[kDextioSubmitSlotScalarCount] = { 0x81, 0, 64, 1ull << 32, 1 };
-    CHECK_EQ(client.CallAsync(kDextioSelectorSubmitSlot, timeout, kDextioSubmitSlotScalarCount, nullptr, 0, nullptr,
-                              nullptr),
-             kIOReturnBadArgument);
+    CHECK_EQ(client.Call(kDextioSelectorSubmitSlot, timeout, kDextioSubmitSlotScalarCount), kIOReturnBadArgument);
     // A structure where none is expected.
     uint8_t stray[8] = {};
     uint64_t good[kDextioSubmitSlotScalarCount] = { 0x81, 0, 64, 0, 1 };
-    CHECK_EQ(client.CallAsync(kDextioSelectorSubmitSlot, good, kDextioSubmitSlotScalarCount, stray, sizeof(stray),
-                              nullptr, nullptr),
+    CHECK_EQ(client.CallSync(kDextioSelectorSubmitSlot, good, kDextioSubmitSlotScalarCount, stray, sizeof(stray),
+                             nullptr, nullptr),
              kIOReturnBadArgument);
     CHECK_EQ(client.Ring()->header.completionCount, 0u);
 }
@@ -129,7 +206,8 @@ TEST(selector_memory_types)
     mach_vm_size_t size = 0;
     const uint64_t bad[] = {
         0,                                                      // kind 0
-        3u << 24,                                               // unknown kind
+        5u << 24,                                               // unknown kind
+        DextioMemoryTypeCompletionConsumer() | 1,               // consumer page with a slot
         DextioMemoryTypeSlot(0x83, 0),                          // no such pipe
         DextioMemoryTypeSlot(0x00, 0),                          // the control pipe
         DextioMemoryTypeSlot(0x81, kDextioSlotsPerPipe),        // slot out of range
@@ -206,16 +284,46 @@ TEST(selector_control_transfers)
     CHECK_EQ(client.ControlOut(0xc0, 0x5b, 0, 0, data, 16, &bytes), kIOReturnBadArgument);
     CHECK_EQ(client.ControlIn(0xc0, 0x77, 0, 0, back, 16, &bytes), kUSBHostReturnPipeStalled);
 
-    // wLength disagreeing with the structure, fields out of range.
+    // wLength disagreeing with the structure, fields out of range, a timeout beyond the bound.
     uint64_t input[kDextioControlScalarCount] = { 0x40, 0x5b, 0, 0, 8, 1000 };
-    uint32_t outputCount = 1;
-    CHECK_EQ(IOConnectCallMethod(client.connect, kDextioSelectorControlOut, input, kDextioControlScalarCount, data, 16,
-                                 &bytes, &outputCount, nullptr, nullptr),
-             kIOReturnBadArgument);
+    CHECK_EQ(client.CallControl(kDextioSelectorControlOut, input, data, 16, nullptr, nullptr), kIOReturnBadArgument);
     uint64_t wide[kDextioControlScalarCount] = { 0x40, 0x15b, 0, 0, 0, 1000 };
-    CHECK_EQ(IOConnectCallMethod(client.connect, kDextioSelectorControlOut, wide, kDextioControlScalarCount, nullptr, 0,
-                                 &bytes, &outputCount, nullptr, nullptr),
-             kIOReturnBadArgument);
+    CHECK_EQ(client.CallControl(kDextioSelectorControlOut, wide, nullptr, 0, nullptr, nullptr), kIOReturnBadArgument);
+    uint64_t forever[kDextioControlScalarCount] = { 0x40, 0x5b, 0, 0, 0, kDextioControlTimeoutMaxMs + 1 };
+    CHECK_EQ(client.CallControl(kDextioSelectorControlOut, forever, nullptr, 0, nullptr, nullptr), kIOReturnBadArgument);
+    // An IN data stage of up to 4096 bytes lands in the control buffer: a structure is refused.
+    uint64_t read[kDextioControlScalarCount] = { 0xc0, 0x5c, 0, 0, 16, 1000 };
+    size_t size = 16;
+    CHECK_EQ(client.CallControl(kDextioSelectorControlIn, read, nullptr, 0, back, &size), kIOReturnBadArgument);
+    CHECK_EQ(client.OddNotifications(), 0u);
+}
+
+TEST(selector_control_buffer_is_read_only_and_one_request_at_a_time)
+{
+    TestClient client;
+    CHECK_EQ(client.Open(), kIOReturnSuccess);
+    mach_vm_address_t address = 0;
+    mach_vm_size_t size = 0;
+    // The dext maps it read-only: the app reads IN data stages from it and cannot write into what
+    // the dext sends to the device.
+    CHECK_EQ(IOConnectMapMemory64(client.connect, DextioMemoryTypeControl(), mach_task_self(), &address, &size,
+                                  kIOMapAnywhere),
+             kIOReturnSuccess);
+    CHECK(size >= kDextioSlotCapacity);
+    CHECK(ProtectionOf(reinterpret_cast<void *>(address)) == "r--s");
+    // A second request while one is in flight is refused; the first still completes.
+    DextioHostGadgetInjectControlTimeout(1);
+    CHECK_EQ(client.StartControlIn(0xc0, 0x5c, 16, 200), kIOReturnSuccess);
+    uint64_t input[kDextioControlScalarCount] = { 0xc0, 0x5c, 0, 0, 16, 100 };
+    uint64_t reference[kOSAsyncRef64Count] = {};
+    CHECK_EQ(IOConnectCallAsyncMethod(client.connect, kDextioSelectorControlIn, IONotificationPortGetMachPort(client.port),
+                                      reference, kIOAsyncCalloutCount, input, kDextioControlScalarCount, nullptr, 0,
+                                      nullptr, nullptr, nullptr, nullptr),
+             kIOReturnBusy);
+    IOReturn status = kIOReturnSuccess;
+    uint64_t bytes = 0;
+    CHECK(client.FinishControl(&status, &bytes));
+    CHECK_EQ(status, kIOReturnTimeout);
 }
 
 TEST(selector_control_data_stage_above_4096_is_a_descriptor)
@@ -242,10 +350,11 @@ TEST(selector_control_data_stage_above_4096_is_a_descriptor)
     std::vector<uint8_t> roomy(8192, 0xee);
     size_t roomySize = roomy.size();
     uint64_t getDescriptor[kDextioControlScalarCount] = { 0x80, 0x06, 0x0200, 0, 5000, 1000 };
-    uint32_t outputCount = 1;
-    CHECK_EQ(IOConnectCallMethod(client.connect, kDextioSelectorControlIn, getDescriptor, kDextioControlScalarCount,
-                                 nullptr, 0, &bytes, &outputCount, roomy.data(), &roomySize),
+    CHECK_EQ(client.CallControl(kDextioSelectorControlIn, getDescriptor, nullptr, 0, roomy.data(), &roomySize),
              kIOReturnSuccess);
+    IOReturn status = kIOReturnError;
+    CHECK(client.FinishControl(&status, &bytes));
+    CHECK_EQ(status, kIOReturnSuccess);
     CHECK_EQ(bytes, 69);
     CHECK(memcmp(roomy.data(), byValue.data(), 69) == 0);
 
@@ -265,23 +374,31 @@ TEST(selector_control_structure_must_match_wlength)
     CHECK_EQ(client.Open(), kIOReturnSuccess);
     std::vector<uint8_t> buffer(65536 + 8, 0);
     uint64_t bytes = 0;
-    uint32_t outputCount = 1;
+    // The call's error, or the completion's status once the dext accepted it.
+    auto finish = [&](kern_return_t ret) {
+        IOReturn status = kIOReturnError;
+        if (ret != kIOReturnSuccess) {
+            return ret;
+        }
+        return client.FinishControl(&status, &bytes) ? status : kIOReturnTimeout;
+    };
     auto in = [&](uint64_t requestType, uint64_t length, size_t outputSize) {
         uint64_t input[kDextioControlScalarCount] = { requestType, 0x06, 0x0200, 0, length, 1000 };
         size_t size = outputSize;
-        return IOConnectCallMethod(client.connect, kDextioSelectorControlIn, input, kDextioControlScalarCount, nullptr,
-                                   0, &bytes, &outputCount, buffer.data(), &size);
+        return finish(client.CallControl(kDextioSelectorControlIn, input, nullptr, 0, outputSize ? buffer.data() : nullptr,
+                                         outputSize ? &size : nullptr));
     };
     auto out = [&](uint64_t requestType, uint64_t length, size_t inputSize) {
         uint64_t input[kDextioControlScalarCount] = { requestType, 0x5b, 0, 0, length, 1000 };
-        return IOConnectCallMethod(client.connect, kDextioSelectorControlOut, input, kDextioControlScalarCount,
-                                   inputSize ? buffer.data() : nullptr, inputSize, &bytes, &outputCount, nullptr,
-                                   nullptr);
+        return finish(client.CallControl(kDextioSelectorControlOut, input, inputSize ? buffer.data() : nullptr,
+                                         inputSize, nullptr, nullptr));
     };
     CHECK_EQ(in(0x80, 8192, 8192), kIOReturnSuccess);
     CHECK_EQ(in(0x80, 5000, 4096), kIOReturnBadArgument);    // more than 4096 bytes need a descriptor
     CHECK_EQ(in(0x80, 100, 8192), kIOReturnBadArgument);     // a descriptor for a by-value data stage
     CHECK_EQ(in(0x80, 4096, 4097), kIOReturnBadArgument);
+    CHECK_EQ(in(0x80, 4096, 4096), kIOReturnBadArgument);    // by value, the data stage is not the structure
+    CHECK_EQ(in(0x80, 4096, 0), kIOReturnSuccess);
     CHECK_EQ(in(0x80, 8192, 5000), kIOReturnBadArgument);    // a descriptor shorter than wLength
     CHECK_EQ(in(0x80, 65536, 65536), kIOReturnBadArgument);  // wLength is 16 bits
     CHECK_EQ(in(0x00, 8192, 8192), kIOReturnBadArgument);    // an OUT request on ControlIn
@@ -298,20 +415,15 @@ TEST(selector_control_structure_must_match_wlength)
     // A structure of the other direction next to the data stage.
     uint64_t getDescriptor[kDextioControlScalarCount] = { 0x80, 0x06, 0x0200, 0, 8192, 1000 };
     size_t size = 8192;
-    CHECK_EQ(IOConnectCallMethod(client.connect, kDextioSelectorControlIn, getDescriptor, kDextioControlScalarCount,
-                                 buffer.data(), 8192, &bytes, &outputCount, buffer.data(), &size),
+    CHECK_EQ(client.CallControl(kDextioSelectorControlIn, getDescriptor, buffer.data(), 8192, buffer.data(), &size),
              kIOReturnBadArgument);
     uint64_t write[kDextioControlScalarCount] = { 0x40, 0x5b, 0, 0, 8192, 1000 };
     size = 8192;
-    CHECK_EQ(IOConnectCallMethod(client.connect, kDextioSelectorControlOut, write, kDextioControlScalarCount,
-                                 buffer.data(), 8192, &bytes, &outputCount, buffer.data(), &size),
+    CHECK_EQ(client.CallControl(kDextioSelectorControlOut, write, buffer.data(), 8192, buffer.data(), &size),
              kIOReturnBadArgument);
-    // Control transfers are synchronous: a completion is refused.
-    size = 8192;
-    CHECK_EQ(client.CallAsync(kDextioSelectorControlIn, getDescriptor, kDextioControlScalarCount, nullptr, 0,
-                              buffer.data(), &size),
-             kIOReturnBadArgument);
+    // Control requests complete on their own action, never in the ring.
     CHECK_EQ(client.Ring()->header.completionCount, 0u);
+    CHECK_EQ(client.OddNotifications(), 0u);
 }
 
 TEST(selector_abort_clear_stall_bad_pipes)

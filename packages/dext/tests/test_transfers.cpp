@@ -107,19 +107,19 @@ TEST(transfer_descriptor_wrong_kind_or_length)
     uint64_t out[kDextioSubmitDescriptorScalarCount] = { 0x01, buffer.size(), 0, 1 };
     size_t size = buffer.size();
     // An IN pipe given an input structure, an OUT pipe given an output structure.
-    CHECK_EQ(client.CallAsync(kDextioSelectorSubmitDescriptor, in, 4, buffer.data(), size, nullptr, nullptr),
+    CHECK_EQ(client.CallSync(kDextioSelectorSubmitDescriptor, in, 4, buffer.data(), size, nullptr, nullptr),
              kIOReturnBadArgument);
-    CHECK_EQ(client.CallAsync(kDextioSelectorSubmitDescriptor, out, 4, nullptr, 0, buffer.data(), &size),
+    CHECK_EQ(client.CallSync(kDextioSelectorSubmitDescriptor, out, 4, nullptr, 0, buffer.data(), &size),
              kIOReturnBadArgument);
     // Both at once.
-    CHECK_EQ(client.CallAsync(kDextioSelectorSubmitDescriptor, in, 4, buffer.data(), size, buffer.data(), &size),
+    CHECK_EQ(client.CallSync(kDextioSelectorSubmitDescriptor, in, 4, buffer.data(), size, buffer.data(), &size),
              kIOReturnBadArgument);
     // The scalar length disagreeing with the descriptor.
     in[kDextioSubmitDescriptorLength] = 8000;
-    CHECK_EQ(client.CallAsync(kDextioSelectorSubmitDescriptor, in, 4, nullptr, 0, buffer.data(), &size),
+    CHECK_EQ(client.CallSync(kDextioSelectorSubmitDescriptor, in, 4, nullptr, 0, buffer.data(), &size),
              kIOReturnBadArgument);
     // No structure at all.
-    CHECK_EQ(client.CallAsync(kDextioSelectorSubmitDescriptor, in, 4, nullptr, 0, nullptr, nullptr),
+    CHECK_EQ(client.CallSync(kDextioSelectorSubmitDescriptor, in, 4, nullptr, 0, nullptr, nullptr),
              kIOReturnBadArgument);
     CHECK_EQ(client.Ring()->header.completionCount, 0u);
 }
@@ -379,11 +379,93 @@ TEST(transfer_corrupt_consumer_index_is_refused)
 {
     TestClient client;
     CHECK_EQ(client.Open(), kIOReturnSuccess);
-    DextioCompletionRingHeader *header = &client.Ring()->header;
-    __atomic_store_n(&header->consumerIndex, header->producerIndex + 5, __ATOMIC_SEQ_CST);  // ahead of the dext
+    DextioCompletionConsumer *consumer = client.Consumer();
+    uint32_t producer = client.Ring()->header.producerIndex;
+    __atomic_store_n(&consumer->consumerIndex, producer + 5, __ATOMIC_SEQ_CST);  // ahead of the dext
     CHECK_EQ(client.SubmitSlot(0x81, 0, 64, 0, 1), kIOReturnBadArgument);
-    __atomic_store_n(&header->consumerIndex, header->producerIndex, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&consumer->consumerIndex, producer, __ATOMIC_SEQ_CST);
     DextioCompletion completion;
     CHECK_EQ(client.SubmitSlot(0x81, 0, 64, 0, 2), kIOReturnSuccess);
     CHECK(client.Wait(2, &completion));
+}
+
+TEST(transfer_ring_is_read_only_and_the_consumer_page_is_the_apps)
+{
+    TestClient client;
+    CHECK_EQ(client.Open(), kIOReturnSuccess);
+    // Only the consumer index is the app's to write; nothing it could write into the ring reaches
+    // the dext, which keeps its own producer index and counters.
+    CHECK(ProtectionOf(client.Ring()) == "r--s");
+    CHECK(ProtectionOf(client.Consumer()) == "rw-s");
+    for (uint64_t tag = 1; tag <= 3; tag++) {
+        CHECK_EQ(client.SubmitSlot(0x81, 0, 64, 0, tag), kIOReturnSuccess);
+        DextioCompletion completion;
+        CHECK(client.Wait(tag, &completion));
+    }
+    CHECK_EQ(client.Ring()->header.producerIndex, 3u);
+    CHECK_EQ(client.Ring()->header.completionCount, 3u);
+    CHECK_EQ(client.Consumer()->consumerIndex, 3u);
+}
+
+TEST(transfer_tag_in_flight_is_refused_on_either_path)
+{
+    TestClient client;
+    CHECK_EQ(client.Open(), kIOReturnSuccess);
+    std::vector<uint8_t> big(8192);
+    DextioHostGadgetInjectTimeout(0x81, 1);
+    CHECK_EQ(client.SubmitSlot(0x81, 0, 64, 0, 7), kIOReturnSuccess);
+    // The same tag again, on the same pipe, another pipe, or the descriptor path.
+    CHECK_EQ(client.SubmitSlot(0x81, 1, 64, 0, 7), kIOReturnBusy);
+    CHECK_EQ(client.SubmitSlot(0x82, 0, 64, 0, 7), kIOReturnBusy);
+    CHECK_EQ(client.SubmitDescriptor(0x01, big.data(), big.size(), 0, 7), kIOReturnBusy);
+    // Descriptor tags are checked against slot tags and each other as well.
+    FillPattern(big.data(), big.size());
+    DextioHostGadgetInjectTimeout(0x01, 1);
+    CHECK_EQ(client.SubmitDescriptor(0x01, big.data(), big.size(), 0, 8), kIOReturnSuccess);
+    CHECK_EQ(client.SubmitSlot(0x02, 0, 64, 0, 8), kIOReturnBusy);
+    CHECK_EQ(client.Ring()->header.completionCount, 0u);
+    for (uint64_t pipe : { 0x81ull, 0x01ull }) {
+        CHECK_EQ(client.Call(kDextioSelectorAbortPipe, &pipe, 1), kIOReturnSuccess);
+    }
+    DextioCompletion completion;
+    CHECK(client.Wait(7, &completion));
+    CHECK_EQ(completion.status, kIOReturnAborted);
+    CHECK(client.Wait(8, &completion));
+    CHECK_EQ(completion.status, kIOReturnAborted);
+    // Completed: both tags are free again, many times over (the set forgets what completed).
+    for (uint64_t round = 0; round < 3 * kDextioSlotsPerPipe; round++) {
+        uint64_t tag = round % 2 == 0 ? 7 : 8;
+        CHECK_EQ(client.SubmitSlot(0x81, static_cast<uint8_t>(round % kDextioSlotsPerPipe), 64, 0, tag),
+                 kIOReturnSuccess);
+        CHECK(client.Wait(tag, &completion));
+        CHECK_EQ(completion.status, kIOReturnSuccess);
+    }
+}
+
+TEST(transfer_control_request_never_blocks_transfers)
+{
+    TestClient client;
+    CHECK_EQ(client.Open(), kIOReturnSuccess);
+    // A control request the device does not answer waits for its timeout on the bus, not on the
+    // dext's queue: transfers submitted meanwhile complete.
+    DextioHostGadgetInjectControlTimeout(1);
+    auto started = std::chrono::steady_clock::now();
+    CHECK_EQ(client.StartControlIn(0xc0, 0x5c, 64, 400), kIOReturnSuccess);
+    for (uint64_t tag = 1; tag <= 4; tag++) {
+        CHECK_EQ(client.SubmitSlot(0x81, static_cast<uint8_t>(tag), 512, 0, tag), kIOReturnSuccess);
+        DextioCompletion completion;
+        CHECK(client.Wait(tag, &completion));
+        CHECK_EQ(completion.status, kIOReturnSuccess);
+    }
+    IOReturn status = kIOReturnSuccess;
+    uint64_t bytes = 1;
+    CHECK(client.FinishControl(&status, &bytes));
+    auto waited = std::chrono::steady_clock::now() - started;
+    CHECK_EQ(status, kIOReturnTimeout);
+    CHECK_EQ(bytes, 0u);
+    CHECK(waited >= std::chrono::milliseconds(400));
+    // The next request is answered.
+    uint8_t data[64];
+    CHECK_EQ(client.ControlIn(0xc0, 0x5c, 0, 0, data, sizeof(data), &bytes), kIOReturnSuccess);
+    CHECK_EQ(bytes, 64u);
 }

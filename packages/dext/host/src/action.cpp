@@ -46,16 +46,22 @@ void *OSAction::GetReference()
 
 kern_return_t OSAction::Cancel(OSActionCancelHandler handler)
 {
-    state->cancelled = true;
-    if (handler == nullptr) {
+    if (state->cancelled.exchange(true)) {
         return kIOReturnSuccess;
     }
-    // The handler runs on the target's queue after every delivery already queued there.
-    OSActionCancelHandler copy = Block_copy(handler);
+    // The handler runs on the target's queue after every delivery already queued there. Then the
+    // action lets go of its target (OSAction.iig: the target is retained until the action is
+    // cancelled or freed), which is what lets an object that owns its actions be freed at all.
+    OSActionCancelHandler copy = handler != nullptr ? Block_copy(handler) : static_cast<OSActionCancelHandler>(nullptr);
     retain();
     state->target->HostDefaultQueue()->HostQueue()->Async([this, copy] {
-        copy();
-        Block_release(copy);
+        if (copy != nullptr) {
+            copy();
+            Block_release(copy);
+        }
+        OSObject *target = state->target;
+        state->target = nullptr;
+        OSSafeReleaseNULL(target);
         release();
     });
     return kIOReturnSuccess;

@@ -183,6 +183,13 @@ IOReturn VirtualGadgetZero::Submit(uint8_t address, uint8_t *data, uint32_t leng
 
 void VirtualGadgetZero::Pump(std::vector<Completion> &out)
 {
+    // Endpoint 0 is a FIFO too: a request the device does not answer holds the ones behind it.
+    while (!control.empty() && !control.front().pending.unanswered) {
+        uint16_t bytes = 0;
+        IOReturn status = Answer(control.front(), &bytes);
+        out.push_back({ std::move(control.front().pending.done), status, bytes });
+        control.pop_front();
+    }
     bool progress = true;
     while (progress) {
         progress = false;
@@ -305,34 +312,74 @@ IOReturn VirtualGadgetZero::ClearHalt(uint8_t address)
     return kIOReturnSuccess;
 }
 
-IOReturn VirtualGadgetZero::Control(uint8_t bmRequestType, uint8_t bRequest, uint16_t wValue, uint16_t wIndex,
-                                    uint16_t wLength, uint8_t *data, uint16_t *bytesTransferred)
+IOReturn VirtualGadgetZero::SubmitControl(uint8_t bmRequestType, uint8_t bRequest, uint16_t wValue, uint16_t wIndex,
+                                          uint16_t wLength, uint8_t *data, uint32_t timeoutMs, Done done)
 {
-    std::lock_guard<std::mutex> lock(mutex);
-    *bytesTransferred = 0;
-    if (!connected) {
-        return kIOReturnNoDevice;
+    {
+        std::lock_guard<std::mutex> lock(mutex);
+        if (!connected) {
+            return kIOReturnNoDevice;
+        }
+        ControlRequest request{ bmRequestType, bRequest, wValue, wIndex, wLength,
+                                Pending{ data, wLength, timeoutMs != 0,
+                                         Clock::now() + std::chrono::milliseconds(timeoutMs), false, std::move(done) } };
+        if (controlUnanswered > 0) {
+            controlUnanswered--;
+            request.pending.unanswered = true;
+        }
+        control.push_back(std::move(request));
+        kicked = true;
     }
+    busWake.notify_all();
+    return kIOReturnSuccess;
+}
+
+void VirtualGadgetZero::AbortControl(IOReturn status)
+{
+    std::vector<Completion> out;
+    {
+        std::lock_guard<std::mutex> lock(mutex);
+        FailControl(status, out);
+    }
+    Run(out);
+}
+
+void VirtualGadgetZero::FailControl(IOReturn status, std::vector<Completion> &out)
+{
+    for (ControlRequest &request : control) {
+        out.push_back({ std::move(request.pending.done), status, 0 });
+    }
+    control.clear();
+}
+
+IOReturn VirtualGadgetZero::Answer(const ControlRequest &request, uint16_t *bytesTransferred)
+{
+    uint8_t *data = request.pending.data;
+    uint16_t wLength = request.wLength;
+    *bytesTransferred = 0;
     // GET_DESCRIPTOR from the device, as the composite framework under gadget zero answers it.
-    if (bmRequestType == 0x80 && bRequest == 0x06) {
-        std::vector<uint8_t> descriptor = Descriptor(static_cast<uint8_t>(wValue >> 8), static_cast<uint8_t>(wValue & 0xff));
+    if (request.bmRequestType == 0x80 && request.bRequest == 0x06) {
+        std::vector<uint8_t> descriptor =
+            Descriptor(static_cast<uint8_t>(request.wValue >> 8), static_cast<uint8_t>(request.wValue & 0xff));
         if (descriptor.empty()) {
             return kUSBHostReturnPipeStalled;
         }
         *bytesTransferred = static_cast<uint16_t>(std::min<size_t>(wLength, descriptor.size()));
-        std::memcpy(data, descriptor.data(), *bytesTransferred);
+        if (*bytesTransferred > 0) {
+            std::memcpy(data, descriptor.data(), *bytesTransferred);
+        }
         return kIOReturnSuccess;
     }
     // f_sourcesink: vendor requests to the device, wValue and wIndex zero, at most one buffer.
-    bool ok = wValue == 0 && wIndex == 0 && wLength <= controlBuffer.size();
-    if (ok && bmRequestType == 0x40 && bRequest == 0x5b) {
+    bool ok = request.wValue == 0 && request.wIndex == 0 && wLength <= controlBuffer.size();
+    if (ok && request.bmRequestType == 0x40 && request.bRequest == 0x5b) {
         if (wLength > 0) {
             std::memcpy(controlBuffer.data(), data, wLength);
         }
         *bytesTransferred = wLength;
         return kIOReturnSuccess;
     }
-    if (ok && bmRequestType == 0xc0 && bRequest == 0x5c) {
+    if (ok && request.bmRequestType == 0xc0 && request.bRequest == 0x5c) {
         if (wLength > 0) {
             std::memcpy(data, controlBuffer.data(), wLength);
         }
@@ -351,6 +398,7 @@ void VirtualGadgetZero::Disconnect()
         for (Endpoint &ep : endpoints) {
             FailAll(ep, kIOReturnNoDevice, out);
         }
+        FailControl(kIOReturnNoDevice, out);
         loopback.clear();
     }
     Run(out);
@@ -362,6 +410,7 @@ void VirtualGadgetZero::Connect()
         std::lock_guard<std::mutex> lock(mutex);
         connected = true;
         pattern = 1;
+        controlUnanswered = 0;
         std::fill(controlBuffer.begin(), controlBuffer.end(), 0);
         alt = 1;  // so that SetAltSetting(0) below builds the endpoints
     }
@@ -413,6 +462,12 @@ void VirtualGadgetZero::InjectBabble(uint8_t address)
     }
 }
 
+void VirtualGadgetZero::InjectControlTimeout(uint32_t count)
+{
+    std::lock_guard<std::mutex> lock(mutex);
+    controlUnanswered += count;
+}
+
 void VirtualGadgetZero::BusLoop()
 {
     std::unique_lock<std::mutex> lock(mutex);
@@ -428,6 +483,17 @@ void VirtualGadgetZero::BusLoop()
         Clock::time_point now = Clock::now();
         Clock::time_point next = Clock::time_point::max();
         std::vector<Completion> out;
+        for (auto it = control.begin(); it != control.end();) {
+            if (it->pending.hasDeadline && it->pending.deadline <= now) {
+                out.push_back({ std::move(it->pending.done), kIOReturnTimeout, 0 });
+                it = control.erase(it);
+            } else {
+                if (it->pending.hasDeadline) {
+                    next = std::min(next, it->pending.deadline);
+                }
+                ++it;
+            }
+        }
         for (Endpoint &ep : endpoints) {
             for (auto it = ep.pending.begin(); it != ep.pending.end();) {
                 if (it->hasDeadline && it->deadline <= now) {

@@ -33,8 +33,11 @@ public:
     IOReturn Submit(uint8_t address, uint8_t *data, uint32_t length, uint32_t timeoutMs, Done done);
     void Abort(uint8_t address, IOReturn status);
     IOReturn ClearHalt(uint8_t address);
-    IOReturn Control(uint8_t bmRequestType, uint8_t bRequest, uint16_t wValue, uint16_t wIndex, uint16_t wLength,
-                     uint8_t *data, uint16_t *bytesTransferred);
+    // Queue a control request on endpoint 0; like Submit, done is called exactly once, later,
+    // unless this returns an error. A timeout of 0 never ends.
+    IOReturn SubmitControl(uint8_t bmRequestType, uint8_t bRequest, uint16_t wValue, uint16_t wIndex,
+                           uint16_t wLength, uint8_t *data, uint32_t timeoutMs, Done done);
+    void AbortControl(IOReturn status);
 
     void Disconnect();
     void Connect();
@@ -44,6 +47,7 @@ public:
     void InjectStall(uint8_t address);
     void InjectTimeout(uint8_t address, uint32_t count);
     void InjectBabble(uint8_t address);
+    void InjectControlTimeout(uint32_t count);
 
 private:
     using Clock = std::chrono::steady_clock;
@@ -64,6 +68,14 @@ private:
         uint32_t unanswered = 0;
         std::deque<Pending> pending;
     };
+    struct ControlRequest {
+        uint8_t bmRequestType;
+        uint8_t bRequest;
+        uint16_t wValue;
+        uint16_t wIndex;
+        uint16_t wLength;
+        Pending pending;
+    };
     struct Completion {
         Done done;
         IOReturn status;
@@ -74,6 +86,9 @@ private:
     void Pump(std::vector<Completion> &out);
     bool Serve(Endpoint &ep, Pending &p, std::vector<Completion> &out);
     void FailAll(Endpoint &ep, IOReturn status, std::vector<Completion> &out);
+    void FailControl(IOReturn status, std::vector<Completion> &out);
+    // The answer of the device to a control request, with the lock held.
+    IOReturn Answer(const ControlRequest &request, uint16_t *bytesTransferred);
     static void Run(const std::vector<Completion> &completions);
     void BusLoop();
 
@@ -85,6 +100,8 @@ private:
     uint8_t alt = 0;
     int pattern = 1;
     std::vector<Endpoint> endpoints;
+    std::deque<ControlRequest> control;          // endpoint 0, a FIFO like the others
+    uint32_t controlUnanswered = 0;
     std::deque<std::vector<uint8_t>> loopback;   // OUT transfers waiting to be read back
     std::vector<uint8_t> controlBuffer;
     std::thread bus;

@@ -8,6 +8,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <condition_variable>
 #include <cstring>
 #include <map>
 #include <memory>
@@ -64,6 +66,14 @@ struct World {
     uint32_t nextHandle = 0x1000;
     std::map<uint32_t, std::shared_ptr<Handle>> handles;
     std::map<uint32_t, IONotificationPortRef> ports;
+    // Connections whose user client has not finished terminating: closed ones too, until the
+    // termination thread is done with them. An unplug terminates them all.
+    std::vector<std::shared_ptr<Connection>> live;
+    // The kernel's termination thread: IOServiceClose only queues the termination here.
+    HostSerialQueue terminations{ "IOServiceTerminate" };
+    std::mutex holdMutex;
+    std::condition_variable holdChanged;
+    bool holdTerminations = false;
 
     World() { Attach(); }
     void Attach();
@@ -181,20 +191,23 @@ void World::Detach()
     deviceState->attached = false;
 
     // Terminate the user clients first (the driver's children), then the driver.
-    std::vector<std::shared_ptr<Connection>> connections;
+    // Retained here: a closed connection's termination may release them meanwhile.
+    std::vector<std::pair<IOUserClient *, IOService *>> clients;
     IOService *stopping = nullptr;
     {
         std::lock_guard<std::mutex> lock(mutex);
-        for (auto &entry : handles) {
-            if (entry.second->kind == Handle::kConnection) {
-                connections.push_back(entry.second->connection);
-            }
+        for (auto &connection : live) {
+            connection->client->retain();
+            connection->driver->retain();
+            clients.emplace_back(connection->client, connection->driver);
         }
         stopping = driver;
         driver = nullptr;
     }
-    for (auto &connection : connections) {
-        HostTerminateService(connection->client, connection->driver);
+    for (auto &[client, provider] : clients) {
+        HostTerminateService(client, provider);
+        client->release();
+        provider->release();
     }
     if (stopping != nullptr) {
         HostTerminateService(stopping, interface);
@@ -216,6 +229,33 @@ void Unmap(Mapping &mapping)
     munmap(mapping.address, mapping.size);
     OSSafeReleaseNULL(mapping.memory);
     gHostLive.mappings--;
+}
+
+// What the termination thread does for a closed connection: the user client's Stop (which the
+// dext may finish much later), then the mappings, which xnu keeps with the user client until
+// it is gone, then the kernel's references.
+void Terminate(const std::shared_ptr<Connection> &connection)
+{
+    World &w = TheWorld();
+    {
+        std::unique_lock<std::mutex> lock(w.holdMutex);
+        w.holdChanged.wait(lock, [&] { return !w.holdTerminations; });
+    }
+    HostTerminateService(connection->client, connection->driver);
+    {
+        std::lock_guard<std::mutex> lock(connection->mutex);
+        for (Mapping &mapping : connection->mappings) {
+            Unmap(mapping);
+        }
+        connection->mappings.clear();
+    }
+    {
+        std::lock_guard<std::mutex> lock(w.mutex);
+        w.live.erase(std::remove(w.live.begin(), w.live.end(), connection), w.live.end());
+    }
+    OSSafeReleaseNULL(connection->client);
+    OSSafeReleaseNULL(connection->driver);
+    gHostLive.connections--;
 }
 
 // Run a remote method of the client on its queue; refuse once the client is terminated.
@@ -258,9 +298,10 @@ struct __CFDictionary : HostCFObject {
 };
 
 struct __CFString : HostCFObject {
-    explicit __CFString(std::string value) : value(std::move(value)) {}
+    __CFString(std::string value, bool constant) : value(std::move(value)), constant(constant) {}
     CFTypeID TypeID() const override { return kHostCFStringTypeID; }
     std::string value;
+    bool constant;  // CFSTR's, which live for the whole process
 };
 
 struct __CFNumber : HostCFObject {
@@ -283,9 +324,9 @@ const CFAllocatorRef kCFAllocatorDefault = nullptr;
 
 void CFRelease(CFTypeRef cf)
 {
-    // The only strings are CFSTR's constants, which live for the whole process.
     const auto *object = static_cast<const HostCFObject *>(cf);
-    if (object->TypeID() != kHostCFStringTypeID) {
+    const auto *string = object->TypeID() == kHostCFStringTypeID ? static_cast<const __CFString *>(object) : nullptr;
+    if (string == nullptr || !string->constant) {
         delete object;
     }
 }
@@ -298,6 +339,21 @@ CFTypeID CFGetTypeID(CFTypeRef cf)
 CFTypeID CFNumberGetTypeID(void)
 {
     return kHostCFNumberTypeID;
+}
+
+CFTypeID CFStringGetTypeID(void)
+{
+    return kHostCFStringTypeID;
+}
+
+Boolean CFStringGetCString(CFStringRef theString, char *buffer, CFIndex bufferSize, CFStringEncoding encoding)
+{
+    if (theString == nullptr || buffer == nullptr || encoding != kCFStringEncodingUTF8 || bufferSize <= 0 ||
+        theString->value.size() + 1 > static_cast<size_t>(bufferSize)) {
+        return false;
+    }
+    memcpy(buffer, theString->value.c_str(), theString->value.size() + 1);
+    return true;
 }
 
 namespace {
@@ -335,7 +391,7 @@ CFStringRef __CFStringMakeConstantString(const char *cStr)
     std::lock_guard<std::mutex> lock(mutex);
     const __CFString *&constant = (*constants)[cStr];
     if (constant == nullptr) {
-        constant = new __CFString(cStr);
+        constant = new __CFString(cStr, true);
     }
     return constant;
 }
@@ -464,21 +520,56 @@ kern_return_t IOObjectRelease(io_object_t object)
 
 namespace {
 
-using RegistryTable = std::map<std::string, int64_t>;
+// A property is a number or a string.
+struct RegistryValue {
+    RegistryValue(int64_t number) : number(number) {}
+    RegistryValue(std::string string) : isString(true), string(std::move(string)) {}
+    bool isString = false;
+    int64_t number = 0;
+    std::string string;
+};
+using RegistryTable = std::map<std::string, RegistryValue>;
+
+// A string descriptor's text (UTF-16LE; the gadget's are ASCII), or empty.
+std::string DescriptorString(VirtualGadgetZero *gadget, uint8_t index)
+{
+    std::vector<uint8_t> d = index != 0 ? gadget->Descriptor(kIOUSBDescriptorTypeString, index) : std::vector<uint8_t>();
+    std::string text;
+    for (size_t i = 2; i + 1 < d.size() && i + 1 < d[0]; i += 2) {
+        text.push_back(static_cast<char>(d[i]));
+    }
+    return text;
+}
 
 RegistryTable DeviceTable(HostUSBDeviceState *state)
 {
     std::vector<uint8_t> d = state->gadget->DeviceDescriptor();
-    return { { "idVendor", d[8] | d[9] << 8 }, { "idProduct", d[10] | d[11] << 8 }, { "bcdDevice", d[12] | d[13] << 8 } };
+    RegistryTable table = { { "idVendor", d[8] | d[9] << 8 }, { "idProduct", d[10] | d[11] << 8 },
+                            { "bcdDevice", d[12] | d[13] << 8 } };
+    // IOUSBHostDevice publishes the strings its device descriptor names (IOKit/usb/USB.h's keys).
+    const std::pair<const char *, uint8_t> strings[] = {
+        { "USB Vendor Name", d[14] }, { "USB Product Name", d[15] }, { "USB Serial Number", d[16] } };
+    for (const auto &[key, index] : strings) {
+        std::string text = DescriptorString(state->gadget, index);
+        if (!text.empty()) {
+            table.emplace(key, RegistryValue(text));
+        }
+    }
+    return table;
 }
 
 RegistryTable InterfaceTable(IOUSBHostInterface *interface)
 {
     // IOUSBHostInterface repeats its device's ids next to its own, for matching.
-    RegistryTable table = DeviceTable(interface->HostDeviceState());
+    RegistryTable table;
+    for (auto &[key, value] : DeviceTable(interface->HostDeviceState())) {
+        if (!value.isString) {
+            table.emplace(key, value);
+        }
+    }
     std::vector<uint8_t> configuration = interface->HostDeviceState()->gadget->ConfigurationDescriptor();
-    table["bConfigurationValue"] = configuration[5];
-    table["bInterfaceNumber"] = interface->HostInterfaceNumber();
+    table.emplace("bConfigurationValue", configuration[5]);
+    table.emplace("bInterfaceNumber", interface->HostInterfaceNumber());
     return table;
 }
 
@@ -530,7 +621,10 @@ CFTypeRef IORegistryEntrySearchCFProperty(io_registry_entry_t entry, const io_na
     for (const RegistryTable &table : RegistryPath(handle->service, parents)) {
         auto found = table.find(key->value);
         if (found != table.end()) {
-            return new __CFNumber(found->second);
+            if (found->second.isString) {
+                return new __CFString(found->second.string, false);
+            }
+            return new __CFNumber(found->second.number);
         }
     }
     return nullptr;
@@ -564,6 +658,10 @@ kern_return_t IOServiceOpen(io_service_t service, task_port_t, uint32_t type, io
     entry->kind = Handle::kConnection;
     entry->connection = connection;
     gHostLive.connections++;
+    {
+        std::lock_guard<std::mutex> lock(TheWorld().mutex);
+        TheWorld().live.push_back(connection);
+    }
     *connect = AddHandle(entry);
     return kIOReturnSuccess;
 }
@@ -571,8 +669,8 @@ kern_return_t IOServiceOpen(io_service_t service, task_port_t, uint32_t type, io
 kern_return_t IOServiceClose(io_connect_t connect)
 {
     std::shared_ptr<Connection> connection;
+    World &w = TheWorld();
     {
-        World &w = TheWorld();
         std::lock_guard<std::mutex> lock(w.mutex);
         auto it = w.handles.find(connect);
         if (it == w.handles.end() || it->second->kind != Handle::kConnection) {
@@ -581,18 +679,9 @@ kern_return_t IOServiceClose(io_connect_t connect)
         connection = it->second->connection;
         w.handles.erase(it);
     }
-    // Mappings belong to the connection and go away with it.
-    {
-        std::lock_guard<std::mutex> lock(connection->mutex);
-        for (Mapping &mapping : connection->mappings) {
-            Unmap(mapping);
-        }
-        connection->mappings.clear();
-    }
-    HostTerminateService(connection->client, connection->driver);
-    OSSafeReleaseNULL(connection->client);
-    OSSafeReleaseNULL(connection->driver);
-    gHostLive.connections--;
+    // As on macOS, closing only asks for the termination: the user client stops later, and the
+    // device cannot be opened again until it has (the dext's stopped notice says when).
+    w.terminations.Async([connection] { Terminate(connection); });
     return kIOReturnSuccess;
 }
 
@@ -937,6 +1026,19 @@ void DextioHostGadgetInjectTimeout(uint8_t address, uint32_t count)
 void DextioHostGadgetInjectBabble(uint8_t address)
 {
     TheWorld().gadget.InjectBabble(address);
+}
+
+void DextioHostGadgetInjectControlTimeout(uint32_t count)
+{
+    TheWorld().gadget.InjectControlTimeout(count);
+}
+
+void DextioHostHoldTerminations(int hold)
+{
+    World &w = TheWorld();
+    std::lock_guard<std::mutex> lock(w.holdMutex);
+    w.holdTerminations = hold != 0;
+    w.holdChanged.notify_all();
 }
 
 void DextioHostGadgetDisconnect(void)

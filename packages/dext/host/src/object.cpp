@@ -2,6 +2,7 @@
 #include <DriverKit/DriverKit.h>
 #include <os/log.h>
 #include <dextio/host.h>
+#include <mach/mach_time.h>
 
 #include <cstdarg>
 #include <cstdio>
@@ -248,9 +249,8 @@ void IOSleep(uint64_t milliseconds)
 
 uint64_t HostTimestamp()
 {
-    return static_cast<uint64_t>(
-        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
-            .count());
+    // completionTimestamp is in mach absolute-time ticks, as on macOS, not nanoseconds.
+    return mach_absolute_time();
 }
 
 void DextioHostGetLiveCounts(DextioHostLiveCounts *counts)

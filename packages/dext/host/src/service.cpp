@@ -138,14 +138,16 @@ kern_return_t IOService::Create(IOService *provider, const IOPropertyName proper
 void HostTerminateService(IOService *service, IOService *provider)
 {
     HostServiceState *state = service->HostState();
+    bool first = false;
     {
         std::lock_guard<std::mutex> lock(state->mutex);
-        if (state->terminated) {
-            return;
-        }
+        first = !state->terminated;
         state->terminated = true;
     }
-    service->HostDefaultQueue()->HostQueue()->Sync([&] { service->Stop(provider); });
+    // A second caller (a close racing an unplug) only waits for the first one's Stop.
+    if (first) {
+        service->HostDefaultQueue()->HostQueue()->Sync([&] { service->Stop(provider); });
+    }
     // Stop may finish later (super::Stop from a cancel handler, once transfers have drained).
     std::unique_lock<std::mutex> lock(state->mutex);
     if (!state->changed.wait_for(lock, std::chrono::seconds(10), [&] { return state->stopped; })) {
@@ -214,8 +216,12 @@ void IOUserClient::AsyncCompletion(OSAction *action, IOReturn status, const uint
         fprintf(stderr, "dextio host: AsyncCompletion with an action that is not a client's\n");
         return;
     }
+    // xnu's sendAsyncResult64 refuses more than 16 arguments (kIOReturnMessageTooLarge): the
+    // message is dropped, and AsyncCompletion returns nothing to say so.
     if (asyncDataCount > kIOUserClientAsyncArgumentsCountMax) {
-        asyncDataCount = kIOUserClientAsyncArgumentsCountMax;
+        fprintf(stderr, "dextio host: AsyncCompletion with %u arguments dropped (at most %d)\n", asyncDataCount,
+                kIOUserClientAsyncArgumentsCountMax);
+        return;
     }
     HostDeliverAsyncCompletion(static_cast<const HostAsyncReference *>(action->GetReference()), status, asyncData,
                                asyncDataCount);

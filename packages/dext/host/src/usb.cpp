@@ -1,7 +1,10 @@
 // Host runtime: USBDriverKit's interface, pipe and device over the virtual gadget zero.
 #include <USBDriverKit/IOUSBHostInterface.h>
 
+#include <condition_variable>
 #include <cstdlib>
+#include <memory>
+#include <mutex>
 #include <cstring>
 #include <vector>
 
@@ -131,6 +134,15 @@ const IOUSBDeviceDescriptor *IOUSBHostDevice::CopyDeviceDescriptor()
     return static_cast<const IOUSBDeviceDescriptor *>(CopyBytes(device->gadget->DeviceDescriptor()));
 }
 
+const IOUSBConfigurationDescriptor *IOUSBHostDevice::CopyConfigurationDescriptor(uint8_t index)
+{
+    if (!device->attached) {
+        return nullptr;
+    }
+    std::vector<uint8_t> descriptor = device->gadget->Descriptor(kIOUSBDescriptorTypeConfiguration, index);
+    return descriptor.empty() ? nullptr : static_cast<const IOUSBConfigurationDescriptor *>(CopyBytes(descriptor));
+}
+
 void IOUSBHostDevice::free()
 {
     if (device != nullptr) {
@@ -258,25 +270,128 @@ kern_return_t IOUSBHostInterface::CreateIOBuffer(IOOptionBits options, uint64_t 
     return IOBufferMemoryDescriptor::Create(options, capacity, 0, buffer);
 }
 
-kern_return_t IOUSBHostInterface::DeviceRequest(uint8_t bmRequestType, uint8_t bRequest, uint16_t wValue,
-                                                uint16_t wIndex, uint16_t wLength, IOMemoryDescriptor *dataBuffer,
-                                                uint16_t *bytesTransferred, uint32_t)
+namespace {
+
+// What AsyncDeviceRequest checks of its data stage, as AsyncIO does of its buffer.
+kern_return_t CheckDataStage(uint8_t bmRequestType, uint16_t wLength, IOMemoryDescriptor *dataBuffer)
 {
-    if (bytesTransferred == nullptr || (wLength > 0 && (dataBuffer == nullptr || dataBuffer->HostLength() < wLength))) {
+    if (wLength == 0) {
+        return kIOReturnSuccess;
+    }
+    if (dataBuffer == nullptr || dataBuffer->HostLength() < wLength) {
         return kIOReturnBadArgument;
     }
-    // The data stage's direction must be one the buffer allows, as for AsyncIO.
     uint64_t needed = (bmRequestType & kIOUSBDeviceRequestDirectionMask) == kIOUSBDeviceRequestDirectionIn
                           ? kIOMemoryDirectionIn
                           : kIOMemoryDirectionOut;
-    if (wLength > 0 && (dataBuffer->HostDirection() & needed) == 0) {
+    if ((dataBuffer->HostDirection() & needed) == 0) {
         return kIOReturnBadArgument;
+    }
+    // The virtual device moves bytes through one address: memory in pieces is not modeled here.
+    return dataBuffer->HostAddress() != nullptr ? kIOReturnSuccess : kIOReturnUnsupported;
+}
+
+struct RequestReferences {
+    IOUSBHostInterface *interface;
+    IOMemoryDescriptor *buffer;
+    OSAction *completion;
+};
+
+void ReleaseRequest(void *context)
+{
+    auto *refs = static_cast<RequestReferences *>(context);
+    OSSafeReleaseNULL(refs->buffer);
+    OSSafeReleaseNULL(refs->completion);
+    OSSafeReleaseNULL(refs->interface);
+    delete refs;
+}
+
+} // namespace
+
+kern_return_t IOUSBHostInterface::DeviceRequest(uint8_t bmRequestType, uint8_t bRequest, uint16_t wValue,
+                                                uint16_t wIndex, uint16_t wLength, IOMemoryDescriptor *dataBuffer,
+                                                uint16_t *bytesTransferred, uint32_t completionTimeoutMs)
+{
+    if (bytesTransferred == nullptr) {
+        return kIOReturnBadArgument;
+    }
+    kern_return_t ret = CheckDataStage(bmRequestType, wLength, dataBuffer);
+    if (ret != kIOReturnSuccess) {
+        return ret;
     }
     if (device->openedBy == nullptr) {
         return kIOReturnNotOpen;
     }
-    return device->gadget->Control(bmRequestType, bRequest, wValue, wIndex, wLength,
-                                   dataBuffer != nullptr ? dataBuffer->HostAddress() : nullptr, bytesTransferred);
+    // Blocks the calling queue until the device answers or the timeout passes (0: never), as on macOS.
+    struct Result {
+        std::mutex mutex;
+        std::condition_variable done;
+        bool finished = false;
+        IOReturn status = kIOReturnSuccess;
+        uint32_t bytes = 0;
+    };
+    auto result = std::make_shared<Result>();
+    ret = device->gadget->SubmitControl(bmRequestType, bRequest, wValue, wIndex, wLength,
+                                        wLength > 0 ? dataBuffer->HostAddress() : nullptr, completionTimeoutMs,
+                                        [result](IOReturn status, uint32_t bytes) {
+                                            std::lock_guard<std::mutex> lock(result->mutex);
+                                            result->status = status;
+                                            result->bytes = bytes;
+                                            result->finished = true;
+                                            result->done.notify_all();
+                                        });
+    if (ret != kIOReturnSuccess) {
+        return ret;
+    }
+    std::unique_lock<std::mutex> lock(result->mutex);
+    result->done.wait(lock, [&] { return result->finished; });
+    *bytesTransferred = static_cast<uint16_t>(result->bytes);
+    return result->status;
+}
+
+kern_return_t IOUSBHostInterface::AsyncDeviceRequest(uint8_t bmRequestType, uint8_t bRequest, uint16_t wValue,
+                                                     uint16_t wIndex, uint16_t wLength, IOMemoryDescriptor *dataBuffer,
+                                                     OSAction *completion, uint32_t completionTimeoutMs)
+{
+    if (completion == nullptr || completion->HostMsgID() != IOUSBHostDevice_CompleteAsyncDeviceRequest_ID) {
+        return kIOReturnBadArgument;
+    }
+    kern_return_t ret = CheckDataStage(bmRequestType, wLength, dataBuffer);
+    if (ret != kIOReturnSuccess) {
+        return ret;
+    }
+    if (!device->attached) {
+        return kIOReturnNoDevice;
+    }
+    if (device->openedBy == nullptr) {
+        return kIOReturnNotOpen;
+    }
+    retain();
+    completion->retain();
+    if (wLength > 0) {
+        dataBuffer->retain();
+    }
+    auto *refs = new RequestReferences{ this, wLength > 0 ? dataBuffer : nullptr, completion };
+    ret = device->gadget->SubmitControl(bmRequestType, bRequest, wValue, wIndex, wLength,
+                                        wLength > 0 ? dataBuffer->HostAddress() : nullptr, completionTimeoutMs,
+                                        [refs](IOReturn status, uint32_t bytes) {
+                                            IOUSBHostDevice::CompleteAsyncDeviceRequest_Msg msg = { refs->completion,
+                                                                                                   status, bytes };
+                                            if (!refs->completion->HostDeliver(&msg, sizeof(msg), &ReleaseRequest, refs)) {
+                                                ReleaseRequest(refs);
+                                            }
+                                        });
+    if (ret != kIOReturnSuccess) {
+        ReleaseRequest(refs);
+    }
+    return ret;
+}
+
+kern_return_t IOUSBHostInterface::AbortDeviceRequests(IOOptionBits, IOReturn withError)
+{
+    // The host has one client per interface: its requests are all the device has queued.
+    device->gadget->AbortControl(withError);
+    return kIOReturnSuccess;
 }
 
 // IOUSBHostPipe
@@ -317,6 +432,10 @@ kern_return_t IOUSBHostPipe::AsyncIO(IOMemoryDescriptor *dataBuffer, uint32_t da
         return kIOReturnBadArgument;
     }
     if (state->type == kIOUSBEndpointTypeIsochronous) {
+        return kIOReturnUnsupported;
+    }
+    // The virtual device moves bytes through one address: memory in pieces is not modeled here.
+    if (dataBuffer != nullptr && dataBufferLength > 0 && dataBuffer->HostAddress() == nullptr) {
         return kIOReturnUnsupported;
     }
     if (state->type == kIOUSBEndpointTypeInterrupt && completionTimeoutMs != 0) {

@@ -13,7 +13,7 @@ extern "C" {
 #endif
 
 /* Bumped on any incompatible change; reported by kDextioSelectorGetDeviceInfo. */
-#define DEXTIO_ABI_VERSION 1u
+#define DEXTIO_ABI_VERSION 2u
 
 /* ---- Limits ---------------------------------------------------------------------------------- */
 
@@ -31,11 +31,17 @@ enum {
     kDextioMaxDescriptorLength = 64 * 1024 * 1024,
     /* Largest control transfer data stage (wLength is 16 bits). Like a transfer, it travels by
      * value up to kDextioSlotCapacity bytes and as the structure descriptor above, which the dext
-     * hands to DeviceRequest without a copy. */
+     * hands to AsyncDeviceRequest without a copy. */
     kDextioMaxControlLength = 65535,
+    /* A control request always ends: a timeout of 0 means this default, and none may exceed the
+     * maximum (USB 2.0 9.2.6.4 gives devices 5 s for a data stage). */
+    kDextioControlTimeoutDefaultMs = 5000,
+    kDextioControlTimeoutMaxMs = 30000,
     /* Completion ring entries: >= every transfer that can be in flight at once
      * (kDextioMaxPipes * kDextioSlotsPerPipe + kDextioMaxDescriptorTransfers), power of two. */
     kDextioCompletionRingCapacity = 1024,
+    /* Largest descriptor GetDescriptor returns (a configuration's wTotalLength is 16 bits). */
+    kDextioMaxDescriptorSize = 65535,
 };
 
 /* ---- Selectors (IOConnectCallMethod / IOConnectCallAsyncMethod) ------------------------------ */
@@ -45,19 +51,23 @@ typedef enum DextioSelector {
     kDextioSelectorGetDeviceInfo = 0,
     /* out: structure, an array of DextioPipeInfo (<= kDextioMaxPipes entries); scalar[0] = count */
     kDextioSelectorGetPipes = 1,
-    /* async; in: scalars DextioSubmitSlotScalar. Mapped path: the slot holds the OUT data or
-     * receives the IN data. */
+    /* in: scalars DextioSubmitSlotScalar. Mapped path: the slot holds the OUT data or receives the
+     * IN data; the completion arrives in the ring. Needs kDextioSelectorRegisterNotification. */
     kDextioSelectorSubmitSlot = 2,
-    /* async; in: scalars DextioSubmitDescriptorScalar and, for an OUT pipe, a structure input of
-     * more than kDextioSlotCapacity bytes (arrives as structureInputDescriptor) or, for an IN pipe,
-     * a structure output of more than kDextioSlotCapacity bytes (structureOutputDescriptor). */
+    /* in: scalars DextioSubmitDescriptorScalar and, for an OUT pipe, a structure input of more
+     * than kDextioSlotCapacity bytes (arrives as structureInputDescriptor) or, for an IN pipe, a
+     * structure output of more than kDextioSlotCapacity bytes (structureOutputDescriptor). The
+     * dext holds the descriptor until the transfer's completion is in the ring. */
     kDextioSelectorSubmitDescriptor = 3,
-    /* in: scalars DextioControlScalar; out: a structure output of at least wLength bytes (the data
-     * stage: by value up to kDextioSlotCapacity, else structureOutputDescriptor), scalar[0] = bytes */
+    /* async; in: scalars DextioControlScalar; a structure output of at least wLength bytes only
+     * when wLength > kDextioSlotCapacity (the data stage lands in it), else none: the data stage
+     * lands in the control buffer (kDextioMemoryKindControl). Completion: AsyncCompletion on the
+     * call's own action, status = the request's IOReturn, asyncData[0] = bytes transferred. One
+     * control request in flight per connection (kIOReturnBusy otherwise). */
     kDextioSelectorControlIn = 4,
-    /* in: scalars DextioControlScalar + a structure input of exactly wLength bytes (the data stage,
-     * may be empty: by value up to kDextioSlotCapacity, else structureInputDescriptor);
-     * out: scalar[0] = bytes */
+    /* async; in: scalars DextioControlScalar + a structure input of exactly wLength bytes (the data
+     * stage, may be empty: by value up to kDextioSlotCapacity, else structureInputDescriptor).
+     * Completion as for kDextioSelectorControlIn. */
     kDextioSelectorControlOut = 5,
     /* in: scalar[0] = pipe. In-flight transfers complete with kIOReturnAborted. */
     kDextioSelectorAbortPipe = 6,
@@ -65,6 +75,14 @@ typedef enum DextioSelector {
     kDextioSelectorClearStall = 7,
     /* in: scalar[0] = bAlternateSetting. Refused with kIOReturnBusy while transfers are in flight. */
     kDextioSelectorSelectAltSetting = 8,
+    /* async, no arguments: the call's action becomes the connection's notification target
+     * (doorbells and the stopped notice, see DextioNotification); a later call replaces it. */
+    kDextioSelectorRegisterNotification = 9,
+    /* in: scalars DextioGetDescriptorScalar; out: structure, the descriptor (by value up to
+     * kDextioSlotCapacity, else structureOutputDescriptor), at most its size;
+     * scalar[0] = the descriptor's whole length (wTotalLength for a configuration), so a client
+     * whose buffer was too small can ask again with a larger one. */
+    kDextioSelectorGetDescriptor = 10,
     kDextioSelectorCount
 } DextioSelector;
 
@@ -76,11 +94,12 @@ typedef enum DextioDeviceInfoScalar {
     kDextioDeviceInfoVendorID,
     kDextioDeviceInfoProductID,
     kDextioDeviceInfoDeviceRelease,   /* bcdDevice */
-    kDextioDeviceInfoInterfaceNumber,
+    kDextioDeviceInfoInterfaceNumber, /* the interface the dext drives */
     kDextioDeviceInfoAltSetting,
     kDextioDeviceInfoPipeCount,
     kDextioDeviceInfoSpeed,           /* 0 low, 1 full, 2 high, 3 super, 4 super+ (IOKit's kUSBHostConnectionSpeed*),
                                          kDextioSpeedUnknown without pipes */
+    kDextioDeviceInfoConfigurationValue, /* bConfigurationValue of the configuration the interface is in */
     kDextioDeviceInfoScalarCount
 } DextioDeviceInfoScalar;
 
@@ -89,7 +108,7 @@ typedef enum DextioSubmitSlotScalar {
     kDextioSubmitSlotSlot,            /* 0 .. kDextioSlotsPerPipe - 1 */
     kDextioSubmitSlotLength,          /* 0 .. kDextioSlotCapacity */
     kDextioSubmitSlotTimeoutMs,       /* 0 = none (required for interrupt pipes) */
-    kDextioSubmitSlotTag,             /* echoed in the completion */
+    kDextioSubmitSlotTag,             /* echoed in the completion; unique among transfers in flight */
     kDextioSubmitSlotScalarCount
 } DextioSubmitSlotScalar;
 
@@ -97,7 +116,7 @@ typedef enum DextioSubmitDescriptorScalar {
     kDextioSubmitDescriptorPipe = 0,
     kDextioSubmitDescriptorLength,    /* must equal the structure's size */
     kDextioSubmitDescriptorTimeoutMs,
-    kDextioSubmitDescriptorTag,
+    kDextioSubmitDescriptorTag,       /* unique among transfers in flight, whatever their path */
     kDextioSubmitDescriptorScalarCount
 } DextioSubmitDescriptorScalar;
 
@@ -108,10 +127,21 @@ typedef enum DextioControlScalar {
     kDextioControlIndex,              /* wIndex */
     kDextioControlLength,             /* wLength, 0 .. kDextioMaxControlLength; it, not the structure,
                                          decides the path: a descriptor for more than
-                                         kDextioSlotCapacity bytes, by value otherwise */
-    kDextioControlTimeoutMs,
+                                         kDextioSlotCapacity bytes, the control buffer otherwise */
+    kDextioControlTimeoutMs,          /* 0 = kDextioControlTimeoutDefaultMs; at most kDextioControlTimeoutMaxMs */
     kDextioControlScalarCount
 } DextioControlScalar;
+
+typedef enum DextioDescriptorKind {
+    kDextioDescriptorDevice = 1,      /* the device descriptor (index 0) */
+    kDextioDescriptorConfiguration = 2, /* configuration descriptor number `index`, whole */
+} DextioDescriptorKind;
+
+typedef enum DextioGetDescriptorScalar {
+    kDextioGetDescriptorKind = 0,     /* DextioDescriptorKind */
+    kDextioGetDescriptorIndex,        /* 0 for the device; 0 .. bNumConfigurations - 1 */
+    kDextioGetDescriptorScalarCount
+} DextioGetDescriptorScalar;
 
 /* One entry of kDextioSelectorGetPipes' output. */
 typedef struct DextioPipeInfo {
@@ -123,14 +153,34 @@ typedef struct DextioPipeInfo {
     uint16_t slotCount;               /* kDextioSlotsPerPipe, or 0 for pipes the dext cannot drive */
 } DextioPipeInfo;
 
+/* ---- Notifications (AsyncCompletion to the registered action) -------------------------------- */
+
+/* asyncData[0] of a notification; asyncData[1] = the ring's producerIndex when it was sent. */
+typedef enum DextioNotification {
+    /* The ring went from empty to non-empty: drain it. */
+    kDextioNotificationDoorbell = 1,
+    /* The dext has stopped this connection (after IOServiceClose, or the device went away): every
+     * transfer and control request of it has completed, the dext holds none of the client's
+     * memory any more, and the device may be opened again. The last message of a connection. */
+    kDextioNotificationStopped = 2,
+} DextioNotification;
+enum { kDextioNotificationArgumentCount = 2 };
+/* asyncData of a control request's completion: [0] = bytes transferred. */
+enum { kDextioControlCompletionArgumentCount = 1 };
+
 /* ---- Memory types (IOConnectMapMemory64 -> CopyClientMemoryForType) ------------------------- */
 
 /* type = kind << 24 | pipe << 8 | slot. The dext returns the same descriptor for the same type for
  * the life of a connection. Slots of both directions are mapped read-write: the dext never reads an
- * IN slot, so a stray write into one only spoils bytes the next IN transfer overwrites. */
+ * IN slot, so a stray write into one only spoils bytes the next IN transfer overwrites. The
+ * completion ring and the control buffer are mapped read-only: the dext writes them, and nothing a
+ * client writes can reach the dext through them. The consumer page is the one field the client
+ * owns. */
 typedef enum DextioMemoryKind {
     kDextioMemoryKindSlot = 1,
-    kDextioMemoryKindCompletionRing = 2,
+    kDextioMemoryKindCompletionRing = 2,      /* DextioCompletionRing, read-only */
+    kDextioMemoryKindCompletionConsumer = 3,  /* DextioCompletionConsumer, read-write */
+    kDextioMemoryKindControl = 4,             /* kDextioSlotCapacity bytes, read-only: IN data stages */
 } DextioMemoryKind;
 
 static inline uint32_t DextioMemoryTypeSlot(uint8_t pipe, uint8_t slot)
@@ -141,6 +191,14 @@ static inline uint32_t DextioMemoryTypeCompletionRing(void)
 {
     return (uint32_t)kDextioMemoryKindCompletionRing << 24;
 }
+static inline uint32_t DextioMemoryTypeCompletionConsumer(void)
+{
+    return (uint32_t)kDextioMemoryKindCompletionConsumer << 24;
+}
+static inline uint32_t DextioMemoryTypeControl(void)
+{
+    return (uint32_t)kDextioMemoryKindControl << 24;
+}
 static inline uint32_t DextioMemoryTypeKind(uint64_t type) { return (uint32_t)((type >> 24) & 0xff); }
 static inline uint8_t DextioMemoryTypePipe(uint64_t type) { return (uint8_t)((type >> 8) & 0xff); }
 static inline uint8_t DextioMemoryTypeSlotIndex(uint64_t type) { return (uint8_t)(type & 0xff); }
@@ -149,13 +207,15 @@ static inline uint8_t DextioMemoryTypeSlotIndex(uint64_t type) { return (uint8_t
 
 /*
  * The dext writes one DextioCompletion per finished transfer (both paths) and then publishes it by
- * advancing producerIndex. The client reads entries from consumerIndex up to producerIndex and
- * publishes its progress in consumerIndex. Indices run freely (mod 2^32); entry i lives at
- * entries[i % capacity].
+ * advancing producerIndex. The client reads entries from its consumerIndex up to producerIndex and
+ * publishes its progress in consumerIndex, which lives on a page of its own
+ * (DextioCompletionConsumer). Indices run freely (mod 2^32); entry i lives at entries[i % capacity].
+ * The dext keeps its own producer index and counters and only ever stores them here: it never reads
+ * back anything from the ring, and it checks the consumer index before using it.
  *
- * Doorbell: the dext sends IOUserClient::AsyncCompletion (one IPC message) only when its entry
- * found the ring empty (consumerIndex == the producerIndex before the entry). So a client must,
- * after storing consumerIndex, load producerIndex again and keep draining if it moved:
+ * Doorbell: the dext sends kDextioNotificationDoorbell (one IPC message) only when its entry found
+ * the ring empty (consumerIndex == the producerIndex before the entry). So a client must, after
+ * storing consumerIndex, load producerIndex again and keep draining if it moved:
  * DextioCompletionRingDrain does exactly that. Both sides use sequentially consistent stores and
  * loads of the indices, so a completion is never left in the ring without a doorbell.
  */
@@ -163,14 +223,15 @@ typedef struct DextioCompletion {
     uint64_t tag;                     /* the submission's tag */
     int32_t status;                   /* IOReturn: kIOReturnSuccess, kIOReturnAborted, stall... */
     uint32_t bytes;                   /* bytes actually moved */
-    uint64_t timestamp;               /* completionTimestamp of CompleteAsyncIO (host: ns, monotonic) */
+    uint64_t timestamp;               /* completionTimestamp of CompleteAsyncIO: mach absolute time
+                                         ticks (mach_timebase_info converts them to nanoseconds) */
 } DextioCompletion;
 
 typedef struct DextioCompletionRingHeader {
-    uint32_t producerIndex;           /* written by the dext */
-    uint32_t consumerIndex;           /* written by the client */
+    uint32_t producerIndex;           /* published by the dext */
     uint32_t capacity;                /* entries; kDextioCompletionRingCapacity */
-    uint32_t doorbellCount;           /* AsyncCompletion messages sent so far */
+    uint32_t doorbellCount;           /* doorbells sent so far */
+    uint32_t reserved0;
     uint64_t completionCount;         /* entries written so far */
     uint8_t reserved[40];
 } DextioCompletionRingHeader;
@@ -180,37 +241,40 @@ typedef struct DextioCompletionRing {
     DextioCompletion entries[kDextioCompletionRingCapacity];
 } DextioCompletionRing;
 
-/* Bytes the dext allocates for the ring (a whole number of pages). */
+typedef struct DextioCompletionConsumer {
+    uint32_t consumerIndex;           /* written by the client */
+    uint8_t reserved[60];
+} DextioCompletionConsumer;
+
+/* Bytes the dext allocates for the ring and for the consumer page (whole 16 KiB pages). */
 #define DEXTIO_COMPLETION_RING_SIZE \
     ((sizeof(DextioCompletionRing) + 16383u) & ~(uint64_t)16383u)
-
-/* The doorbell's asyncData: [0] = producerIndex when it was rung. */
-enum { kDextioDoorbellArgumentCount = 1 };
+#define DEXTIO_COMPLETION_CONSUMER_SIZE 16384u
 
 typedef void (*DextioCompletionHandler)(void *context, const DextioCompletion *completion);
 
 /* Client side: hand every published completion to handler, then publish the progress; returns the
- * number of completions handled. Call it from the doorbell callback (and whenever convenient). */
-static inline uint32_t DextioCompletionRingDrain(DextioCompletionRing *ring,
+ * number of completions handled. Call it on every doorbell (and whenever convenient). */
+static inline uint32_t DextioCompletionRingDrain(const DextioCompletionRing *ring, DextioCompletionConsumer *consumer,
                                                  DextioCompletionHandler handler, void *context)
 {
     uint32_t handled = 0;
-    uint32_t consumer = __atomic_load_n(&ring->header.consumerIndex, __ATOMIC_RELAXED);
+    uint32_t next = __atomic_load_n(&consumer->consumerIndex, __ATOMIC_RELAXED);
     uint32_t capacity = ring->header.capacity;
     if (capacity == 0 || capacity > kDextioCompletionRingCapacity) {
         return 0;
     }
     for (;;) {
         uint32_t producer = __atomic_load_n(&ring->header.producerIndex, __ATOMIC_SEQ_CST);
-        if (producer == consumer) {
+        if (producer == next) {
             return handled;
         }
-        while (consumer != producer) {
-            handler(context, &ring->entries[consumer % capacity]);
-            consumer++;
+        while (next != producer) {
+            handler(context, &ring->entries[next % capacity]);
+            next++;
             handled++;
         }
-        __atomic_store_n(&ring->header.consumerIndex, consumer, __ATOMIC_SEQ_CST);
+        __atomic_store_n(&consumer->consumerIndex, next, __ATOMIC_SEQ_CST);
     }
 }
 

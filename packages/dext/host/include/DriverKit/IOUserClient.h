@@ -73,6 +73,11 @@ public:
     /* iig:remote IOUserClient::CopyClientMemoryForType */
     kern_return_t CopyClientMemoryForType(uint64_t type, uint64_t *options, IOMemoryDescriptor **memory,
                                           OSDispatchMethod supermethod = NULL);
+    /* DriverKit 20. The client task is this process: a segment's address is used as is. */
+    virtual kern_return_t CreateMemoryDescriptorFromClient(uint64_t memoryDescriptorCreateOptions,
+                                                           uint32_t segmentsCount,
+                                                           const IOAddressSegment segments[32],
+                                                           IOMemoryDescriptor **memory);
 
     kern_return_t Dispatch(const IORPC rpc) override;
     static kern_return_t _Dispatch(OSMetaClassBase *self, const IORPC rpc);

@@ -61,6 +61,11 @@ CFTypeID CFNumberGetTypeID(void);
 /* Stores the value converted to theType; false if the conversion lost information. */
 Boolean CFNumberGetValue(CFNumberRef number, CFNumberType theType, void *valuePtr);
 CFStringRef __CFStringMakeConstantString(const char *cStr);
+typedef uint32_t CFStringEncoding;
+enum { kCFStringEncodingUTF8 = 0x08000100 };
+CFTypeID CFStringGetTypeID(void);
+/* Copies the string, NUL-terminated, into buffer; false if it does not fit. */
+Boolean CFStringGetCString(CFStringRef theString, char *buffer, CFIndex bufferSize, CFStringEncoding encoding);
 #define CFSTR(cStr) __CFStringMakeConstantString("" cStr "")
 
 enum {

@@ -27,6 +27,11 @@ public:
     virtual kern_return_t DeviceRequest(uint8_t bmRequestType, uint8_t bRequest, uint16_t wValue,
                                         uint16_t wIndex, uint16_t wLength, IOMemoryDescriptor *dataBuffer,
                                         uint16_t *bytesTransferred, uint32_t completionTimeoutMs);
+    /* completion is of type IOUSBHostDevice::CompleteAsyncDeviceRequest; a timeout of 0 never ends. */
+    virtual kern_return_t AsyncDeviceRequest(uint8_t bmRequestType, uint8_t bRequest, uint16_t wValue,
+                                             uint16_t wIndex, uint16_t wLength, IOMemoryDescriptor *dataBuffer,
+                                             OSAction *completion, uint32_t completionTimeoutMs);
+    virtual kern_return_t AbortDeviceRequests(IOOptionBits options, IOReturn withError);
 
     /* Host only. */
     static IOUSBHostInterface *HostCreate(HostUSBDeviceState *device, uint8_t interfaceNumber);

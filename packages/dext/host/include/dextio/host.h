@@ -44,6 +44,12 @@ void DextioHostGadgetInjectStall(uint8_t address);
 void DextioHostGadgetInjectTimeout(uint8_t address, uint32_t count);
 /* The next IN transfer on the endpoint ends in babble (kIOReturnOverrun). */
 void DextioHostGadgetInjectBabble(uint8_t address);
+/* The next count control requests get no answer from the device: they complete only by their
+ * timeout or by an abort. */
+void DextioHostGadgetInjectControlTimeout(uint32_t count);
+/* While held, the kernel's terminations of closed connections wait (IOServiceClose has returned;
+ * the dext's Stop has not run): a test's view of the window macOS leaves open. */
+void DextioHostHoldTerminations(int hold);
 /* Unplug: pending transfers complete with kIOReturnNoDevice and the dext is terminated (its user
  * clients first). Returns once the dext has stopped. */
 void DextioHostGadgetDisconnect(void);
