@@ -4,7 +4,8 @@
  * intended caller.
  *
  * Completions arrive as one flat Float64Array per doorbell: `[tag, status, bytes, timestamp]`
- * repeated, `status` an IOReturn (0 = success), `timestamp` in the host's nanoseconds.
+ * repeated, `status` an IOReturn (0 = success), `timestamp` in nanoseconds of the system's
+ * monotonic clock (the dext reports mach absolute time ticks; the addon converts them).
  *
  * On macOS it talks to the installed dext through IOKit; on Linux it links the dext's host runtime
  * and its virtual gadget zero, in the same process.
@@ -30,6 +31,8 @@ export interface DeviceInfo {
   pipeCount: number;
   /** 0 low, 1 full, 2 high, 3 super, 4 super+, 0xff unknown. */
   speed: number;
+  /** bConfigurationValue of the configuration the interface belongs to. */
+  configurationValue: number;
 }
 
 /** One pipe of the current alternate setting (selector GetPipes). */
@@ -60,9 +63,11 @@ export interface ControlResult {
 export interface Counters {
   /** Whether the connection is open. */
   open: boolean;
-  /** Transfers submitted and not yet delivered. */
+  /** Closed, and the dext has not yet said it stopped: pinned buffers stay pinned until it does. */
+  closing: boolean;
+  /** Transfers submitted and not yet delivered (their tags are in use). */
   inFlight: number;
-  /** Descriptor-path buffers pinned until their completion. */
+  /** Descriptor-path buffers pinned until their completion, or after a close until the dext stops. */
   pinned: number;
   /** Lease views neither revoked nor collected yet (see `leaseSlot`). */
   leases: number;
@@ -83,16 +88,31 @@ export interface Counters {
 export declare class Connection {
   /** `onCompletions` runs on the JS thread with every completion drained per doorbell. */
   constructor(onCompletions: (batch: Float64Array) => void);
-  /** Opens the first DextioDriver service. Throws an Error with `ioReturn` on failure. */
+  /**
+   * Opens the first DextioDriver service. Throws an Error with `ioReturn` on failure
+   * (kIOReturnExclusiveAccess while another connection holds the device; a connection of this
+   * process that is still closing is waited for, up to 2 s).
+   */
   open(): void;
-  /** Stops draining, closes the connection (the dext aborts what is in flight), detaches slot views. */
-  close(): void;
+  /**
+   * Stops draining, detaches every slot view and lease, ends queued control requests with
+   * kIOReturnAborted, and closes the connection: the dext aborts what is in flight. Resolves `true`
+   * once the dext says it has stopped the connection (then the device can be opened again and every
+   * pinned buffer is released), or `false` after `timeout` ms (default 5000) without that notice;
+   * the buffers it may still write stay pinned until it comes. Keeps the event loop alive until
+   * it resolves. Calling it again returns the same promise.
+   */
+  close(timeout?: number): Promise<boolean>;
   /** True between a successful `open()` and `close()`. */
   readonly isOpen: boolean;
   /** The device and the interface the dext drives (selector GetDeviceInfo). */
   deviceInfo(): DeviceInfo;
   /** The pipes of the current alternate setting (selector GetPipes). */
   pipes(): PipeInfo[];
+  /** The device descriptor, as the device sent it (18 bytes). */
+  deviceDescriptor(): Uint8Array;
+  /** Configuration descriptor number `index` (0-based, not bConfigurationValue), whole: all its interfaces and endpoints. */
+  configurationDescriptor(index: number): Uint8Array;
   /**
    * The pipe's slots: views over the mapped memory, no copy, the same array on every call.
    * Every slot is mapped writable. IN slots are the device's to fill: the dext never reads them,
@@ -115,18 +135,24 @@ export declare class Connection {
    * other than a `Uint8Array` made by this connection's `leaseSlot`.
    */
   revokeLease(view: Uint8Array): void;
-  /** Mapped path. Returns the submission's IOReturn; on 0, one completion with `tag` follows. */
+  /**
+   * Mapped path. Returns the submission's IOReturn; on 0, one completion with `tag` follows. A tag
+   * in use by a transfer in flight (either path) is a `RangeError`.
+   */
   submitSlot(pipe: number, slot: number, length: number, timeout: number, tag: number): number;
   /**
    * Descriptor path (length > 4096): the dext reads from / writes into `buffer` itself. The
-   * buffer is pinned until the completion. Tags must be unique among transfers in flight.
+   * buffer is pinned until the completion (after `close()`, until the dext stops). Tags must be
+   * unique among transfers in flight, whatever their path (`RangeError`).
    */
   submitDescriptor(pipe: number, buffer: Uint8Array, length: number, timeout: number, tag: number): number;
   /**
    * A control transfer on endpoint 0; IN when bit 7 of bmRequestType is set (then `data` is
    * wLength, else the data stage). Up to `limits.maxControlLength` (65535) bytes: a data stage of at
    * most 4096 bytes travels by value, a longer one as a memory descriptor the device reads or
-   * writes directly. Longer data is a `RangeError`.
+   * writes directly. Longer data is a `RangeError`. Asynchronous in the dext too; requests run one
+   * at a time, in call order. `timeout` 0 is the dext's default (`limits.controlTimeoutDefaultMs`),
+   * at most `limits.controlTimeoutMaxMs`: a control request always ends.
    */
   control(
     bmRequestType: number,
@@ -156,6 +182,10 @@ export interface ServiceInfo {
   deviceRelease: number;
   /** bInterfaceNumber of the interface the dext drives. */
   interfaceNumber: number;
+  /** The device's strings, as the IORegistry publishes them (absent when the device has none). */
+  manufacturerName?: string;
+  productName?: string;
+  serialNumber?: string;
 }
 
 /**
@@ -192,6 +222,10 @@ export interface Limits {
   maxDescriptorLength: number;
   /** The longest data stage of a control transfer, in bytes (65535; above 4096 it travels as a descriptor). */
   maxControlLength: number;
+  /** The timeout a control request given 0 gets, in ms. */
+  controlTimeoutDefaultMs: number;
+  /** The longest timeout a control request may have, in ms. */
+  controlTimeoutMaxMs: number;
 }
 /** The ABI's limits. */
 export declare const limits: Limits;
@@ -230,6 +264,13 @@ export interface Host {
   gadgetInjectTimeout(address: number, count: number): void;
   /** What SourceSink IN sends: zeros, or the gadget-zero pattern (offset % maxPacketSize) % 63, the default. */
   gadgetSetPattern(pattern: 'zeros' | 'mod63'): void;
+  /** The device does not answer the next `count` control requests: they end only by timeout or abort. */
+  gadgetInjectControlTimeout(count: number): void;
+  /**
+   * While held, the kernel's terminations of closed connections wait: `close()` has returned, the
+   * dext has not stopped the connection yet (the window macOS leaves open).
+   */
+  holdTerminations(hold: boolean): void;
   /** Unplug: pending transfers complete with kIOReturnNoDevice; returns once the dext has stopped. */
   gadgetDisconnect(): void;
   /** Plugs the virtual gadget back in: the dext is matched and started again. */

@@ -68,6 +68,18 @@ Napi::Object HostExports(Napi::Env env)
         else if (pattern == "mod63") DextioHostGadgetSetPattern(kDextioGadgetPatternMod63);
         else throw Napi::RangeError::New(info.Env(), "pattern must be 'zeros' or 'mod63'");
     }));
+    host.Set("gadgetInjectControlTimeout", Napi::Function::New(env, [](const Napi::CallbackInfo &info) {
+        if (info.Length() < 1 || !info[0].IsNumber()) throw Napi::TypeError::New(info.Env(), "count must be a number");
+        double count = info[0].As<Napi::Number>().DoubleValue();
+        if (!(count >= 0 && count <= 0xffffffffu) || count != (double)(uint32_t)count) {
+            throw Napi::RangeError::New(info.Env(), "count must be an integer, 0 to 2^32 - 1");
+        }
+        DextioHostGadgetInjectControlTimeout((uint32_t)count);
+    }));
+    host.Set("holdTerminations", Napi::Function::New(env, [](const Napi::CallbackInfo &info) {
+        if (info.Length() < 1 || !info[0].IsBoolean()) throw Napi::TypeError::New(info.Env(), "hold must be a boolean");
+        DextioHostHoldTerminations(info[0].As<Napi::Boolean>().Value() ? 1 : 0);
+    }));
     /* Unplug and plug: both wait for the dext (stopped / started); a few milliseconds. */
     host.Set("gadgetDisconnect",
              Napi::Function::New(env, [](const Napi::CallbackInfo &) { DextioHostGadgetDisconnect(); }));
@@ -88,6 +100,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports)
     limits.Set("maxDescriptorTransfers", (double)kDextioMaxDescriptorTransfers);
     limits.Set("maxDescriptorLength", (double)kDextioMaxDescriptorLength);
     limits.Set("maxControlLength", (double)kDextioMaxControlLength);
+    limits.Set("controlTimeoutDefaultMs", (double)kDextioControlTimeoutDefaultMs);
+    limits.Set("controlTimeoutMaxMs", (double)kDextioControlTimeoutMaxMs);
     exports.Set("limits", limits);
 #ifdef DEXTIO_HOST_RUNTIME
     exports.Set("host", HostExports(env));

@@ -1,15 +1,22 @@
 /*
  * Connection: the dext's user client, as the README of @dextio/dext describes a client's sequence:
  * match DextioDriver, open, a notification port on our own dispatch queue, map the completion ring
- * (and the slots on demand), submit with IOConnectCallAsyncMethod, and on every doorbell drain the
- * ring into one batch for the JS thread.
+ * (read-only), the consumer page and the control buffer, register for notifications, submit
+ * transfers (their completions come through the ring) and control requests (each completes on its
+ * own), and on every doorbell drain the ring into one message for the JS thread. Closing waits for
+ * the dext's stopped notice before it lets go of memory the dext may still use.
  */
 #include "connection.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
+#include <condition_variable>
 #include <cstring>
+#include <mutex>
 #include <string>
+
+#include <mach/mach_time.h>
 
 #include "errors.h"
 
@@ -39,62 +46,16 @@ uint64_t IntegerArgument(const Napi::CallbackInfo &info, size_t index, const cha
     return (uint64_t)value;
 }
 
-struct ControlResult {
-    IOReturn status = kIOReturnSuccess;
-    uint64_t bytes = 0;
-    std::vector<uint8_t> data;
-};
+/* How long open() waits for this process's own closing connections to stop before it gives up on
+ * kIOReturnExclusiveAccess, and close() for the stopped notice by default. */
+constexpr auto kReopenWait = std::chrono::milliseconds(2000);
+constexpr double kCloseTimeoutMs = 5000;
 
-/* A control transfer runs off the JS thread: it can take as long as its timeout. */
-class ControlWorker : public Napi::AsyncWorker {
-public:
-    ControlWorker(Napi::Env env, std::shared_ptr<Session> session, const uint64_t (&scalars)[kDextioControlScalarCount],
-                  bool in, std::vector<uint8_t> data)
-        : Napi::AsyncWorker(env, "dextio.control"), deferred_(Napi::Promise::Deferred::New(env)),
-          session_(std::move(session)), in_(in)
-    {
-        std::memcpy(scalars_, scalars, sizeof(scalars_));
-        result_.data = std::move(data);
-    }
-    Napi::Promise Promise() const { return deferred_.Promise(); }
-
-    void Execute() override
-    {
-        uint64_t output[1] = {0};
-        uint32_t outputCount = 1;
-        if (in_) {
-            size_t size = result_.data.size();
-            result_.status = IOConnectCallMethod(session_->connect, kDextioSelectorControlIn, scalars_,
-                                                 kDextioControlScalarCount, nullptr, 0, output, &outputCount,
-                                                 size ? result_.data.data() : nullptr, &size);
-        } else {
-            result_.status = IOConnectCallMethod(session_->connect, kDextioSelectorControlOut, scalars_,
-                                                 kDextioControlScalarCount,
-                                                 result_.data.empty() ? nullptr : result_.data.data(),
-                                                 result_.data.size(), output, &outputCount, nullptr, nullptr);
-        }
-        result_.bytes = outputCount >= 1 ? output[0] : 0;
-        if (result_.bytes > result_.data.size()) result_.bytes = in_ ? result_.data.size() : result_.bytes;
-    }
-
-    void OnOK() override
-    {
-        Napi::Env env = Env();
-        Napi::Object out = Napi::Object::New(env);
-        out.Set("status", Napi::Number::New(env, result_.status));
-        out.Set("bytes", Napi::Number::New(env, (double)result_.bytes));
-        size_t received = in_ && result_.status == kIOReturnSuccess ? (size_t)result_.bytes : 0;
-        out.Set("data", Napi::Buffer<uint8_t>::Copy(env, result_.data.data(), received));
-        deferred_.Resolve(out);
-    }
-
-private:
-    Napi::Promise::Deferred deferred_;
-    std::shared_ptr<Session> session_;
-    uint64_t scalars_[kDextioControlScalarCount];
-    bool in_;
-    ControlResult result_;
-};
+/* The sessions of this process that were closed and whose stop the dext has not confirmed: the
+ * device stays held until it does (IOServiceClose does not wait on macOS). */
+std::mutex gClosingMutex;
+std::condition_variable gClosingChanged;
+int gClosing = 0;
 
 /* What a slot ArrayBuffer's finalizer drops: the session that owns the mapping. */
 struct SlotHint {
@@ -127,6 +88,8 @@ Napi::Function Connection::Init(Napi::Env env)
                            InstanceMethod<&Connection::Close>("close"),
                            InstanceAccessor<&Connection::IsOpen>("isOpen"),
                            InstanceMethod<&Connection::DeviceInfo>("deviceInfo"),
+                           InstanceMethod<&Connection::DeviceDescriptor>("deviceDescriptor"),
+                           InstanceMethod<&Connection::ConfigurationDescriptor>("configurationDescriptor"),
                            InstanceMethod<&Connection::Pipes>("pipes"),
                            InstanceMethod<&Connection::Slots>("slots"),
                            InstanceMethod<&Connection::LeaseSlot>("leaseSlot"),
@@ -150,7 +113,8 @@ Connection::Connection(const Napi::CallbackInfo &info)
     onCompletions_ = Napi::Persistent(info[0].As<Napi::Function>());
 }
 
-Connection::~Connection() = default; /* never open here: an open connection references itself */
+/* Never open or closing here: the thread-safe function references the object until teardown. */
+Connection::~Connection() = default;
 
 void Connection::RequireOpen(Napi::Env env, const char *what) const
 {
@@ -163,11 +127,16 @@ uint8_t Connection::PipeArgument(const Napi::CallbackInfo &info, size_t index) c
     for (const DextioPipeInfo &pipe : pipes_) {
         if (pipe.address == address) return address;
     }
-    throw Napi::RangeError::New(info.Env(), "pipe 0x" + [&] {
-        char hex[8];
-        std::snprintf(hex, sizeof hex, "%02x", address);
-        return std::string(hex);
-    }() + " is not a pipe of the current alternate setting");
+    char hex[8];
+    std::snprintf(hex, sizeof hex, "%02x", address);
+    throw Napi::RangeError::New(info.Env(), std::string("pipe 0x") + hex + " is not a pipe of the current alternate setting");
+}
+
+uint64_t Connection::TagArgument(const Napi::CallbackInfo &info, size_t index) const
+{
+    uint64_t tag = IntegerArgument(info, index, "tag", 0, kMaxTag);
+    if (tags_.count(tag) != 0) throw Napi::RangeError::New(info.Env(), "tag is already in use by a transfer in flight");
+    return tag;
 }
 
 uint16_t Connection::SlotCount(uint8_t pipe) const
@@ -191,25 +160,60 @@ uint8_t *Connection::MapSlot(Napi::Env env, uint8_t pipe, uint8_t slot)
     return slotAddresses_[type] = reinterpret_cast<uint8_t *>(address);
 }
 
+namespace {
+
+/* Maps one of the connection's fixed memory types; 0 on failure. */
+kern_return_t MapFixed(io_connect_t connect, uint32_t type, mach_vm_size_t minimum, mach_vm_address_t *address)
+{
+    mach_vm_size_t size = 0;
+    kern_return_t kr = IOConnectMapMemory64(connect, type, mach_task_self(), address, &size, kIOMapAnywhere);
+    return kr == kIOReturnSuccess && size < minimum ? kIOReturnNoMemory : kr;
+}
+
+kern_return_t OpenService(io_service_t service, io_connect_t *connect)
+{
+    kern_return_t kr = IOServiceOpen(service, mach_task_self(), 0, connect);
+    if (kr != kIOReturnExclusiveAccess) return kr;
+    /* Held: if it is by a connection this process closed a moment ago, the device is free as soon
+     * as the dext has stopped that one. */
+    {
+        std::unique_lock<std::mutex> lock(gClosingMutex);
+        if (gClosing == 0) return kr;
+        gClosingChanged.wait_for(lock, kReopenWait, [] { return gClosing == 0; });
+    }
+    return IOServiceOpen(service, mach_task_self(), 0, connect);
+}
+
+} // namespace
+
 Napi::Value Connection::Open(const Napi::CallbackInfo &info)
 {
     Napi::Env env = info.Env();
     if (open_) throw Napi::Error::New(env, "open: the connection is already open");
+    if (closing_) throw Napi::Error::New(env, "open: the connection is still closing (await close() first)");
     io_service_t service = IOServiceGetMatchingService(kIOMainPortDefault, IOServiceNameMatching("DextioDriver"));
     if (service == IO_OBJECT_NULL) ThrowIOReturn(env, "open: no DextioDriver service", kIOReturnNoDevice);
     auto session = std::make_shared<Session>();
-    kern_return_t kr = IOServiceOpen(service, mach_task_self(), 0, &session->connect);
+    kern_return_t kr = OpenService(service, &session->connect);
     IOObjectRelease(service);
     if (kr != kIOReturnSuccess) ThrowIOReturn(env, "open: IOServiceOpen", kr);
 
-    session->queue = dispatch_queue_create("io.dextio.native.doorbell", DISPATCH_QUEUE_SERIAL);
+    mach_timebase_info_data_t timebase{};
+    if (mach_timebase_info(&timebase) == KERN_SUCCESS && timebase.denom != 0) {
+        session->timebaseNumer = timebase.numer;
+        session->timebaseDenom = timebase.denom;
+    }
+    session->queue = dispatch_queue_create("io.dextio.native.notifications", DISPATCH_QUEUE_SERIAL);
     session->port = IONotificationPortCreate(kIOMainPortDefault);
     IONotificationPortSetDispatchQueue(session->port, session->queue);
-    mach_vm_address_t address = 0;
-    mach_vm_size_t size = 0;
-    kr = IOConnectMapMemory64(session->connect, DextioMemoryTypeCompletionRing(), mach_task_self(), &address, &size,
-                              kIOMapAnywhere);
-    if (kr == kIOReturnSuccess && size < sizeof(DextioCompletionRing)) kr = kIOReturnNoMemory;
+    mach_vm_address_t ring = 0, consumer = 0, control = 0;
+    kr = MapFixed(session->connect, DextioMemoryTypeCompletionRing(), sizeof(DextioCompletionRing), &ring);
+    if (kr == kIOReturnSuccess) {
+        kr = MapFixed(session->connect, DextioMemoryTypeCompletionConsumer(), sizeof(DextioCompletionConsumer), &consumer);
+    }
+    if (kr == kIOReturnSuccess) {
+        kr = MapFixed(session->connect, DextioMemoryTypeControl(), kDextioSlotCapacity, &control);
+    }
     std::vector<DextioPipeInfo> pipes(kDextioMaxPipes);
     if (kr == kIOReturnSuccess) {
         uint64_t count = 0;
@@ -219,75 +223,137 @@ Napi::Value Connection::Open(const Napi::CallbackInfo &info)
                                  pipes.data(), &bytes);
         pipes.resize(kr == kIOReturnSuccess ? std::min<size_t>(count, bytes / sizeof(DextioPipeInfo)) : 0);
     }
+    if (kr == kIOReturnSuccess) {
+        session->ring = reinterpret_cast<const DextioCompletionRing *>(ring);
+        session->consumer = reinterpret_cast<DextioCompletionConsumer *>(consumer);
+        session->controlBuffer = reinterpret_cast<const uint8_t *>(control);
+        session->mapped = true;
+        uint64_t reference[kOSAsyncRef64Count] = {};
+        reference[kIOAsyncCalloutFuncIndex] = (uint64_t)(uintptr_t)&Connection::Notification;
+        reference[kIOAsyncCalloutRefconIndex] = (uint64_t)(uintptr_t)session.get();
+        kr = IOConnectCallAsyncMethod(session->connect, kDextioSelectorRegisterNotification,
+                                      IONotificationPortGetMachPort(session->port), reference, kIOAsyncCalloutCount,
+                                      nullptr, 0, nullptr, 0, nullptr, nullptr, nullptr, nullptr);
+    }
     if (kr != kIOReturnSuccess) {
+        session->mapped = false;
         IOServiceClose(session->connect);
         IONotificationPortDestroy(session->port);
         dispatch_release(session->queue);
-        ThrowIOReturn(env, "open: mapping the completion ring", kr);
+        ThrowIOReturn(env, "open: setting up the connection", kr);
     }
-    session->ring = reinterpret_cast<DextioCompletionRing *>(address);
-    /* The object stays alive until the function is finalized (after close and its last batch). */
+    /* The object stays alive until the function is finalized (at teardown, after the stop). */
     Ref();
-    session->function = CompletionFunction::New(
+    session->function = MessageFunction::New(
         env, onCompletions_.Value(), "dextio.completions", 0, 1, this,
         [](Napi::Env, void *, Connection *connection) { connection->Unref(); }, (void *)nullptr);
     session->function.Unref(env);
-    session->draining = true;
     session_ = std::move(session);
     pipes_ = std::move(pipes);
     open_ = true;
-    /* Completions published before any doorbell could reach us (none yet, but cheap to check). */
-    dispatch_async_f(session_->queue, session_.get(), [](void *context) { Drain(static_cast<Session *>(context)); });
     return env.Undefined();
 }
 
-void Connection::Doorbell(void *refcon, IOReturn, void **, uint32_t)
+void Connection::Notification(void *refcon, IOReturn, void **args, uint32_t count)
 {
     auto *session = static_cast<Session *>(refcon);
-    session->doorbells++;
-    Drain(session);
+    uint64_t kind = count == kDextioNotificationArgumentCount ? (uint64_t)(uintptr_t)args[0] : 0;
+    if (kind == kDextioNotificationDoorbell) {
+        session->doorbells++;
+        Drain(session);
+    } else if (kind == kDextioNotificationStopped) {
+        /* The last message of the connection: the doorbells before it have been drained. */
+        {
+            std::lock_guard<std::mutex> lock(gClosingMutex);
+            session->stopped = true;
+            if (session->countedClosing) {
+                session->countedClosing = false;
+                gClosing--;
+                gClosingChanged.notify_all();
+            }
+        }
+        auto *message = new Message{Message::kStopped, {}, nullptr};
+        if (session->function.NonBlockingCall(message) != napi_ok) delete message;
+    }
 }
 
 void Connection::Drain(Session *session)
 {
-    if (!session->draining.load()) return;
-    auto *batch = new Batch();
-    batch->reserve(32);
+    if (!session->mapped.load()) return;
+    auto *message = new Message{Message::kCompletions, {}, nullptr};
+    message->completions.reserve(32);
     DextioCompletionRingDrain(
-        session->ring,
-        [](void *context, const DextioCompletion *completion) { static_cast<Batch *>(context)->push_back(*completion); },
-        batch);
-    if (batch->empty()) {
-        delete batch;
+        session->ring, session->consumer,
+        [](void *context, const DextioCompletion *completion) {
+            static_cast<Message *>(context)->completions.push_back(*completion);
+        },
+        message);
+    if (message->completions.empty()) {
+        delete message;
         return;
     }
-    session->completions += batch->size();
-    if (session->function.NonBlockingCall(batch) != napi_ok) delete batch;
+    for (DextioCompletion &completion : message->completions) {
+        completion.timestamp =
+            (uint64_t)((unsigned __int128)completion.timestamp * session->timebaseNumer / session->timebaseDenom);
+    }
+    session->completions += message->completions.size();
+    if (session->function.NonBlockingCall(message) != napi_ok) delete message;
 }
 
-void DeliverBatch(Napi::Env env, Napi::Function callback, Connection *connection, Batch *batch)
+void Connection::ControlDone(void *refcon, IOReturn result, void **args, uint32_t count)
 {
-    std::unique_ptr<Batch> owned(batch);
+    auto *request = static_cast<ControlRequest *>(refcon);
+    Session *session = request->session;
+    request->status = result;
+    request->bytes = count == kDextioControlCompletionArgumentCount ? (uint64_t)(uintptr_t)args[0] : 0;
+    request->bytes = std::min<uint64_t>(request->bytes, request->data.size());
+    /* Up to 4096 bytes, an IN data stage is in the control buffer until the next request, which
+     * this connection sends only after this point. */
+    if (request->in && result == kIOReturnSuccess && request->data.size() <= kDextioSlotCapacity && request->bytes > 0) {
+        if (session->mapped.load()) {
+            std::memcpy(request->data.data(), session->controlBuffer, request->bytes);
+        } else {
+            request->status = kIOReturnAborted;
+            request->bytes = 0;
+        }
+    }
+    auto *message = new Message{Message::kControl, {}, request};
+    if (session->function.NonBlockingCall(message) != napi_ok) delete message;
+}
+
+void DeliverMessage(Napi::Env env, Napi::Function callback, Connection *connection, Message *message)
+{
+    std::unique_ptr<Message> owned(message);
     if (env == nullptr || connection == nullptr) return;
-    connection->Deliver(env, callback, batch);
+    connection->Deliver(env, callback, message);
 }
 
-void Connection::Deliver(Napi::Env env, Napi::Function callback, Batch *batch)
+void Connection::Deliver(Napi::Env env, Napi::Function callback, Message *message)
 {
-    size_t count = batch->size();
+    if (message->kind == Message::kControl) {
+        FinishControl(env, message->control);
+        return;
+    }
+    if (message->kind == Message::kStopped) {
+        if (closing_) {
+            Teardown(env, true);
+        } else {
+            /* Unplugged under an open connection: every transfer has completed, and the dext
+             * holds none of our memory any more. */
+            pinned_.clear();
+        }
+        return;
+    }
+    size_t count = message->completions.size();
     Napi::Float64Array flat = Napi::Float64Array::New(env, count * 4);
     for (size_t i = 0; i < count; i++) {
-        const DextioCompletion &c = (*batch)[i];
+        const DextioCompletion &c = message->completions[i];
         flat[i * 4 + 0] = (double)c.tag;
         flat[i * 4 + 1] = (double)c.status;
         flat[i * 4 + 2] = (double)c.bytes;
         flat[i * 4 + 3] = (double)c.timestamp;
         pinned_.erase(c.tag);
-    }
-    inFlight_ = inFlight_ > count ? inFlight_ - count : 0;
-    if (inFlight_ == 0 && functionRefed_ && open_) {
-        session_->function.Unref(env);
-        functionRefed_ = false;
+        if (tags_.erase(c.tag) != 0) Idle(env);
     }
     try {
         callback.Call({flat});
@@ -297,12 +363,22 @@ void Connection::Deliver(Napi::Env env, Napi::Function callback, Batch *batch)
     }
 }
 
-void Connection::Submitted(Napi::Env env)
+void Connection::Busy(Napi::Env env)
 {
-    inFlight_++;
+    busy_++;
     if (!functionRefed_) {
-        session_->function.Ref(env); /* keep the event loop alive while transfers are in flight */
+        session_->function.Ref(env); /* keep the event loop alive while work is in flight */
         functionRefed_ = true;
+    }
+}
+
+void Connection::Idle(Napi::Env env)
+{
+    busy_ = busy_ > 0 ? busy_ - 1 : 0;
+    /* While closing, the wait for the stopped notice keeps the loop alive instead. */
+    if (busy_ == 0 && functionRefed_ && !closing_) {
+        session_->function.Unref(env);
+        functionRefed_ = false;
     }
 }
 
@@ -326,7 +402,42 @@ Napi::Value Connection::DeviceInfo(const Napi::CallbackInfo &info)
     result.Set("alternateSetting", (double)out[kDextioDeviceInfoAltSetting]);
     result.Set("pipeCount", (double)out[kDextioDeviceInfoPipeCount]);
     result.Set("speed", (double)out[kDextioDeviceInfoSpeed]);
+    result.Set("configurationValue", (double)out[kDextioDeviceInfoConfigurationValue]);
     return result;
+}
+
+Napi::Uint8Array Connection::Descriptor(Napi::Env env, uint64_t kind, uint64_t index)
+{
+    /* By value first; a descriptor longer than 4096 bytes is asked for again into a buffer of its
+     * length, which then travels as a memory descriptor the dext writes into. */
+    std::vector<uint8_t> buffer(kDextioSlotCapacity);
+    for (int attempt = 0; attempt < 2; attempt++) {
+        uint64_t input[kDextioGetDescriptorScalarCount] = {kind, index};
+        uint64_t length = 0;
+        uint32_t outputCount = 1;
+        size_t size = buffer.size();
+        kern_return_t kr = IOConnectCallMethod(session_->connect, kDextioSelectorGetDescriptor, input,
+                                               kDextioGetDescriptorScalarCount, nullptr, 0, &length, &outputCount,
+                                               buffer.data(), &size);
+        if (kr != kIOReturnSuccess) ThrowIOReturn(env, "reading a descriptor", kr);
+        if (length <= buffer.size()) {
+            return Napi::Buffer<uint8_t>::Copy(env, buffer.data(), length).As<Napi::Uint8Array>();
+        }
+        buffer.assign(std::max<uint64_t>(length, kDextioSlotCapacity + 1), 0);
+    }
+    ThrowIOReturn(env, "reading a descriptor that keeps growing", kIOReturnError);
+}
+
+Napi::Value Connection::DeviceDescriptor(const Napi::CallbackInfo &info)
+{
+    RequireOpen(info.Env(), "deviceDescriptor");
+    return Descriptor(info.Env(), kDextioDescriptorDevice, 0);
+}
+
+Napi::Value Connection::ConfigurationDescriptor(const Napi::CallbackInfo &info)
+{
+    RequireOpen(info.Env(), "configurationDescriptor");
+    return Descriptor(info.Env(), kDextioDescriptorConfiguration, IntegerArgument(info, 0, "index", 0, 0xff));
 }
 
 Napi::Value Connection::Pipes(const Napi::CallbackInfo &info)
@@ -429,15 +540,13 @@ Napi::Value Connection::SubmitSlot(const Napi::CallbackInfo &info)
     scalars[kDextioSubmitSlotSlot] = IntegerArgument(info, 1, "slot", 0, kDextioSlotsPerPipe - 1);
     scalars[kDextioSubmitSlotLength] = IntegerArgument(info, 2, "length", 0, kDextioSlotCapacity);
     scalars[kDextioSubmitSlotTimeoutMs] = IntegerArgument(info, 3, "timeout", 0, 0xffffffffu);
-    scalars[kDextioSubmitSlotTag] = IntegerArgument(info, 4, "tag", 0, kMaxTag);
-    uint64_t reference[kOSAsyncRef64Count] = {};
-    reference[kIOAsyncCalloutFuncIndex] = (uint64_t)(uintptr_t)&Connection::Doorbell;
-    reference[kIOAsyncCalloutRefconIndex] = (uint64_t)(uintptr_t)session_.get();
-    kern_return_t kr = IOConnectCallAsyncMethod(session_->connect, kDextioSelectorSubmitSlot,
-                                                IONotificationPortGetMachPort(session_->port), reference,
-                                                kIOAsyncCalloutCount, scalars, kDextioSubmitSlotScalarCount, nullptr,
-                                                0, nullptr, nullptr, nullptr, nullptr);
-    if (kr == kIOReturnSuccess) Submitted(env);
+    uint64_t tag = scalars[kDextioSubmitSlotTag] = TagArgument(info, 4);
+    kern_return_t kr = IOConnectCallScalarMethod(session_->connect, kDextioSelectorSubmitSlot, scalars,
+                                                 kDextioSubmitSlotScalarCount, nullptr, nullptr);
+    if (kr == kIOReturnSuccess) {
+        tags_.insert(tag);
+        Busy(env);
+    }
     return Napi::Number::New(env, kr);
 }
 
@@ -454,28 +563,24 @@ Napi::Value Connection::SubmitDescriptor(const Napi::CallbackInfo &info)
     uint64_t length = IntegerArgument(info, 2, "length", kDextioSlotCapacity + 1, kDextioMaxDescriptorLength);
     if (length > buffer.ByteLength()) throw Napi::RangeError::New(env, "length must be at most buffer.byteLength");
     uint64_t timeout = IntegerArgument(info, 3, "timeout", 0, 0xffffffffu);
-    uint64_t tag = IntegerArgument(info, 4, "tag", 0, kMaxTag);
-    if (pinned_.count(tag) != 0) throw Napi::RangeError::New(env, "tag is already in use by a transfer in flight");
+    uint64_t tag = TagArgument(info, 4);
     uint64_t scalars[kDextioSubmitDescriptorScalarCount];
     scalars[kDextioSubmitDescriptorPipe] = pipe;
     scalars[kDextioSubmitDescriptorLength] = length;
     scalars[kDextioSubmitDescriptorTimeoutMs] = timeout;
     scalars[kDextioSubmitDescriptorTag] = tag;
-    uint64_t reference[kOSAsyncRef64Count] = {};
-    reference[kIOAsyncCalloutFuncIndex] = (uint64_t)(uintptr_t)&Connection::Doorbell;
-    reference[kIOAsyncCalloutRefconIndex] = (uint64_t)(uintptr_t)session_.get();
     /* The dext sees this memory itself (a descriptor over it), so the buffer is pinned until the
      * completion: the reference keeps its ArrayBuffer, whose backing store never moves. */
     uint8_t *data = buffer.Data();
     size_t outSize = length;
     bool in = PipeIsIn(pipe);
-    kern_return_t kr = IOConnectCallAsyncMethod(
-        session_->connect, kDextioSelectorSubmitDescriptor, IONotificationPortGetMachPort(session_->port), reference,
-        kIOAsyncCalloutCount, scalars, kDextioSubmitDescriptorScalarCount, in ? nullptr : data, in ? 0 : length,
-        nullptr, nullptr, in ? data : nullptr, in ? &outSize : nullptr);
+    kern_return_t kr = IOConnectCallMethod(session_->connect, kDextioSelectorSubmitDescriptor, scalars,
+                                           kDextioSubmitDescriptorScalarCount, in ? nullptr : data, in ? 0 : length,
+                                           nullptr, nullptr, in ? data : nullptr, in ? &outSize : nullptr);
     if (kr == kIOReturnSuccess) {
         pinned_.emplace(tag, Napi::Persistent(info[1]));
-        Submitted(env);
+        tags_.insert(tag);
+        Busy(env);
     }
     return Napi::Number::New(env, kr);
 }
@@ -484,17 +589,15 @@ Napi::Value Connection::Control(const Napi::CallbackInfo &info)
 {
     Napi::Env env = info.Env();
     RequireOpen(env, "control");
-    uint64_t scalars[kDextioControlScalarCount];
+    auto request = std::make_unique<ControlRequest>(ControlRequest{Napi::Promise::Deferred::New(env), session_.get(), false, {}, {}});
+    uint64_t *scalars = request->scalars;
     scalars[kDextioControlRequestType] = IntegerArgument(info, 0, "bmRequestType", 0, 0xff);
     scalars[kDextioControlRequest] = IntegerArgument(info, 1, "bRequest", 0, 0xff);
     scalars[kDextioControlValue] = IntegerArgument(info, 2, "wValue", 0, 0xffff);
     scalars[kDextioControlIndex] = IntegerArgument(info, 3, "wIndex", 0, 0xffff);
-    bool in = (scalars[kDextioControlRequestType] & 0x80) != 0;
-    std::vector<uint8_t> data;
-    /* The structure is exactly the data stage, so IOKit passes it as the dext expects: by value up
-     * to kDextioSlotCapacity bytes, as a descriptor of this buffer above. */
-    if (in) {
-        data.resize(IntegerArgument(info, 4, "length", 0, kDextioMaxControlLength));
+    request->in = (scalars[kDextioControlRequestType] & 0x80) != 0;
+    if (request->in) {
+        request->data.resize(IntegerArgument(info, 4, "length", 0, kDextioMaxControlLength));
     } else {
         if (info.Length() < 5 || !info[4].IsTypedArray() ||
             info[4].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
@@ -505,14 +608,60 @@ Napi::Value Connection::Control(const Napi::CallbackInfo &info)
             throw Napi::RangeError::New(env,
                                         "data must be at most " + std::to_string(kDextioMaxControlLength) + " bytes");
         }
-        data.assign(bytes.Data(), bytes.Data() + bytes.ByteLength());
+        request->data.assign(bytes.Data(), bytes.Data() + bytes.ByteLength());
     }
-    scalars[kDextioControlLength] = data.size();
-    scalars[kDextioControlTimeoutMs] = IntegerArgument(info, 5, "timeout", 0, 0xffffffffu);
-    auto *worker = new ControlWorker(env, session_, scalars, in, std::move(data));
-    Napi::Promise promise = worker->Promise();
-    worker->Queue();
+    scalars[kDextioControlLength] = request->data.size();
+    /* 0 is the dext's default, never "forever": a control request always ends. */
+    scalars[kDextioControlTimeoutMs] = IntegerArgument(info, 5, "timeout", 0, kDextioControlTimeoutMaxMs);
+    Napi::Promise promise = request->deferred.Promise();
+    controlQueue_.push_back(request.release());
+    Busy(env);
+    if (controlInFlight_ == nullptr) StartControl(env);
     return promise;
+}
+
+void Connection::StartControl(Napi::Env env)
+{
+    while (controlInFlight_ == nullptr && !controlQueue_.empty()) {
+        ControlRequest *request = controlQueue_.front();
+        controlQueue_.pop_front();
+        uint64_t reference[kOSAsyncRef64Count] = {};
+        reference[kIOAsyncCalloutFuncIndex] = (uint64_t)(uintptr_t)&Connection::ControlDone;
+        reference[kIOAsyncCalloutRefconIndex] = (uint64_t)(uintptr_t)request;
+        /* The structure is the data stage where IOKit passes it the way the dext expects: an OUT
+         * stage always (by value up to 4096 bytes), an IN stage only above 4096 bytes (then the dext
+         * writes into this buffer; up to 4096 bytes it lands in the mapped control buffer). */
+        size_t length = request->data.size();
+        size_t outSize = length;
+        bool descriptorIn = request->in && length > kDextioSlotCapacity;
+        kern_return_t kr = IOConnectCallAsyncMethod(
+            session_->connect, request->in ? kDextioSelectorControlIn : kDextioSelectorControlOut,
+            IONotificationPortGetMachPort(session_->port), reference, kIOAsyncCalloutCount, request->scalars,
+            kDextioControlScalarCount, request->in || length == 0 ? nullptr : request->data.data(),
+            request->in ? 0 : length, nullptr, nullptr, descriptorIn ? request->data.data() : nullptr,
+            descriptorIn ? &outSize : nullptr);
+        if (kr == kIOReturnSuccess) {
+            controlInFlight_ = request;
+        } else {
+            request->status = kr;
+            request->bytes = 0;
+            FinishControl(env, request);
+        }
+    }
+}
+
+void Connection::FinishControl(Napi::Env env, ControlRequest *request)
+{
+    std::unique_ptr<ControlRequest> owned(request);
+    if (controlInFlight_ == request) controlInFlight_ = nullptr;
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("status", Napi::Number::New(env, request->status));
+    out.Set("bytes", Napi::Number::New(env, (double)request->bytes));
+    size_t received = request->in && request->status == kIOReturnSuccess ? (size_t)request->bytes : 0;
+    out.Set("data", Napi::Buffer<uint8_t>::Copy(env, request->data.data(), received));
+    request->deferred.Resolve(out);
+    Idle(env);
+    if (open_) StartControl(env);
 }
 
 Napi::Value Connection::Abort(const Napi::CallbackInfo &info)
@@ -561,13 +710,14 @@ Napi::Value Connection::Counters(const Napi::CallbackInfo &info)
     Napi::Env env = info.Env();
     Napi::Object result = Napi::Object::New(env);
     result.Set("open", open_);
-    result.Set("inFlight", (double)inFlight_);
+    result.Set("closing", closing_);
+    result.Set("inFlight", (double)tags_.size());
     result.Set("pinned", (double)pinned_.size());
     result.Set("leases", (double)leases_->size());
     if (session_) {
         result.Set("doorbells", (double)session_->doorbells.load());
         result.Set("completions", (double)session_->completions.load());
-        if (open_ && session_->ring != nullptr) {
+        if (open_ && session_->mapped.load()) {
             result.Set("ringDoorbells", (double)__atomic_load_n(&session_->ring->header.doorbellCount, __ATOMIC_SEQ_CST));
             result.Set("ringCompletions",
                        (double)__atomic_load_n(&session_->ring->header.completionCount, __ATOMIC_SEQ_CST));
@@ -594,40 +744,114 @@ void Connection::DetachSlotViews()
     leases_->clear();
 }
 
-void Connection::Shutdown(Napi::Env env)
+Napi::Value Connection::Close(const Napi::CallbackInfo &info)
 {
-    if (!open_) return;
+    Napi::Env env = info.Env();
+    double timeoutMs = info.Length() > 0 && !info[0].IsUndefined()
+                           ? (double)IntegerArgument(info, 0, "timeout", 0, 600000)
+                           : kCloseTimeoutMs;
+    if (!open_) {
+        if (closing_ && closed_) return closedPromise_.Value();
+        Napi::Promise::Deferred done = Napi::Promise::Deferred::New(env);
+        done.Resolve(Napi::Boolean::New(env, !closing_));
+        return done.Promise();
+    }
     open_ = false;
     Session *session = session_.get();
-    /* 1. Stop draining: a doorbell that is running finishes, later ones do nothing. */
-    session->draining = false;
+    /* 1. No more reads of the dext's memory: a drain that is running finishes, later ones and
+     *    control completions do not touch it (IOServiceClose lets the kernel unmap it any time). */
+    session->mapped = false;
     dispatch_sync_f(session->queue, nullptr, Noop);
-    /* No doorbell can call the function any more; batches already queued are still delivered. */
+    DetachSlotViews();
+    slotAddresses_.clear();
+    /* 2. Requests never sent end here; the one in flight ends through the dext (aborted). */
+    while (!controlQueue_.empty()) {
+        ControlRequest *request = controlQueue_.front();
+        controlQueue_.pop_front();
+        request->status = kIOReturnAborted;
+        FinishControl(env, request);
+    }
+    /* 3. Close: the dext aborts what is in flight, and says when it has stopped. Until then the
+     *    pinned buffers stay pinned, and the port and the thread-safe function stay. */
+    IOServiceClose(session->connect);
+    session->connect = IO_OBJECT_NULL;
+    closing_ = true;
+    closed_ = std::make_unique<Napi::Promise::Deferred>(Napi::Promise::Deferred::New(env));
+    Napi::Promise promise = closed_->Promise();
+    closedPromise_ = Napi::Persistent(promise);
+    bool stopped = false;
+    {
+        std::lock_guard<std::mutex> lock(gClosingMutex);
+        stopped = session->stopped;
+        if (!stopped) {
+            session->countedClosing = true;
+            gClosing++;
+        }
+    }
+    if (stopped) {
+        Teardown(env, true);
+        return promise;
+    }
+    if (!functionRefed_) {
+        session->function.Ref(env);
+        functionRefed_ = true;
+    }
+    /* Bounded: should the notice never come, close() resolves false and the pinned buffers stay
+     * pinned until it does (or the process ends), rather than be freed under the device. */
+    Napi::Function timedOut = Napi::Function::New(env, [this](const Napi::CallbackInfo &callback) {
+        CloseTimedOut(callback.Env());
+    });
+    Napi::Function setTimeout = env.Global().Get("setTimeout").As<Napi::Function>();
+    closeTimer_ = Napi::Persistent(setTimeout.Call({timedOut, Napi::Number::New(env, timeoutMs)}));
+    return promise;
+}
+
+void Connection::CloseTimedOut(Napi::Env env)
+{
+    closeTimer_.Reset();
+    if (!closing_ || !closed_) return;
+    closed_->Resolve(Napi::Boolean::New(env, false));
+    closed_.reset();
+    closedPromise_.Reset();
+    if (functionRefed_) {
+        session_->function.Unref(env);
+        functionRefed_ = false;
+    }
+}
+
+void Connection::Teardown(Napi::Env env, bool confirmed)
+{
+    if (!closeTimer_.IsEmpty()) {
+        env.Global().Get("clearTimeout").As<Napi::Function>().Call({closeTimer_.Value()});
+        closeTimer_.Reset();
+    }
+    Session *session = session_.get();
+    /* The dext holds none of our memory and sends nothing more. */
+    pinned_.clear();
+    tags_.clear();
+    if (controlInFlight_ != nullptr) {
+        controlInFlight_->status = kIOReturnAborted;
+        FinishControl(env, controlInFlight_);
+    }
+    busy_ = 0;
+    closing_ = false;
+    if (closed_) {
+        closed_->Resolve(Napi::Boolean::New(env, confirmed));
+        closed_.reset();
+        closedPromise_.Reset();
+    }
+    IONotificationPortDestroy(session->port);
+    session->port = nullptr;
+    dispatch_release(session->queue);
+    session->queue = nullptr;
+    session->ring = nullptr;
+    session->consumer = nullptr;
+    session->controlBuffer = nullptr;
     if (functionRefed_) {
         session->function.Unref(env);
         functionRefed_ = false;
     }
     session->function.Release();
-    /* Views of the mappings go first: after IOServiceClose the memory is gone. */
-    DetachSlotViews();
-    session->ring = nullptr;
-    /* 2. Close: the dext aborts what is still in flight. */
-    IOServiceClose(session->connect);
-    session->connect = IO_OBJECT_NULL;
-    /* 3. The port, then our queue (the port held its own reference). */
-    IONotificationPortDestroy(session->port);
-    session->port = nullptr;
-    dispatch_release(session->queue);
-    session->queue = nullptr;
-    slotAddresses_.clear();
-    pinned_.clear();
-    inFlight_ = 0;
-}
-
-Napi::Value Connection::Close(const Napi::CallbackInfo &info)
-{
-    Shutdown(info.Env());
-    return info.Env().Undefined();
 }
 
 } // namespace dextio

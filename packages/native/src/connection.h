@@ -9,9 +9,11 @@
 
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #ifdef __APPLE__
@@ -23,25 +25,56 @@
 
 namespace dextio {
 
-/* One doorbell's worth of drained completions, handed to the JS thread. */
-using Batch = std::vector<DextioCompletion>;
+struct Session;
+
+/* A control request, from control() to its completion (or to the close that drops it unsent). */
+struct ControlRequest {
+    Napi::Promise::Deferred deferred;
+    Session *session;
+    bool in;
+    uint64_t scalars[kDextioControlScalarCount];
+    /* OUT: the data stage. IN: where it lands (the call's structure output above 4096 bytes, so it
+     * must not move until the completion). */
+    std::vector<uint8_t> data;
+    IOReturn status = kIOReturnSuccess;
+    uint64_t bytes = 0;
+};
+
+/* What the dispatch queue hands to the JS thread. */
+struct Message {
+    enum Kind { kCompletions, kControl, kStopped } kind;
+    std::vector<DextioCompletion> completions; /* timestamps already in nanoseconds */
+    ControlRequest *control = nullptr;
+};
 
 class Connection;
-void DeliverBatch(Napi::Env env, Napi::Function callback, Connection *connection, Batch *batch);
-using CompletionFunction = Napi::TypedThreadSafeFunction<Connection, Batch, DeliverBatch>;
+void DeliverMessage(Napi::Env env, Napi::Function callback, Connection *connection, Message *message);
+using MessageFunction = Napi::TypedThreadSafeFunction<Connection, Message, DeliverMessage>;
 
-/* The part of a connection that the doorbell (on the dispatch queue) and the slot ArrayBuffers'
- * finalizers share with the JS object. */
+/* The part of a connection that the notification callbacks (on the dispatch queue) and the slot
+ * ArrayBuffers' finalizers share with the JS object. */
 struct Session {
-    /* The connection's one thread-safe function: created at open, released at close. */
-    CompletionFunction function;
+    /* The connection's one thread-safe function: created at open, released once the dext has said
+     * it stopped (or at a failed open). */
+    MessageFunction function;
     io_connect_t connect = IO_OBJECT_NULL;
     IONotificationPortRef port = nullptr;
     dispatch_queue_t queue = nullptr;
-    DextioCompletionRing *ring = nullptr;
-    std::atomic<bool> draining{false};
+    /* The dext's memory: read only while `mapped`, which close() clears before IOServiceClose
+     * (after it the kernel unmaps them when it likes). */
+    const DextioCompletionRing *ring = nullptr;
+    DextioCompletionConsumer *consumer = nullptr;
+    const uint8_t *controlBuffer = nullptr;
+    std::atomic<bool> mapped{false};
+    /* The dext's stopped notice arrived; guarded by the process-wide closing lock (connection.cc). */
+    bool stopped = false;
+    /* close() counted this session among those whose stop a reopen may wait for. */
+    bool countedClosing = false;
     std::atomic<uint64_t> doorbells{0};
     std::atomic<uint64_t> completions{0};
+    /* completionTimestamp is in mach absolute time ticks: ns = ticks * numer / denom. */
+    uint32_t timebaseNumer = 1;
+    uint32_t timebaseDenom = 1;
 };
 
 /* Lease views by id, weak: a lease dropped without revokeLease is collected, and its finalizer
@@ -54,11 +87,13 @@ public:
     explicit Connection(const Napi::CallbackInfo &info);
     ~Connection() override;
 
-    /* JS thread: a batch arrived. */
-    void Deliver(Napi::Env env, Napi::Function callback, Batch *batch);
-    /* Doorbell, on the dispatch queue. */
-    static void Doorbell(void *refcon, IOReturn result, void **args, uint32_t count);
-    /* On the dispatch queue: everything published so far, as one batch. */
+    /* JS thread: a message from the dispatch queue. */
+    void Deliver(Napi::Env env, Napi::Function callback, Message *message);
+    /* On the dispatch queue: the registered notification (doorbell or stopped notice). */
+    static void Notification(void *refcon, IOReturn result, void **args, uint32_t count);
+    /* On the dispatch queue: a control request's completion. */
+    static void ControlDone(void *refcon, IOReturn result, void **args, uint32_t count);
+    /* On the dispatch queue: everything published so far, as one message. */
     static void Drain(Session *session);
 
 private:
@@ -66,6 +101,8 @@ private:
     Napi::Value Close(const Napi::CallbackInfo &info);
     Napi::Value IsOpen(const Napi::CallbackInfo &info);
     Napi::Value DeviceInfo(const Napi::CallbackInfo &info);
+    Napi::Value DeviceDescriptor(const Napi::CallbackInfo &info);
+    Napi::Value ConfigurationDescriptor(const Napi::CallbackInfo &info);
     Napi::Value Pipes(const Napi::CallbackInfo &info);
     Napi::Value Slots(const Napi::CallbackInfo &info);
     Napi::Value LeaseSlot(const Napi::CallbackInfo &info);
@@ -80,20 +117,35 @@ private:
 
     void RequireOpen(Napi::Env env, const char *what) const;
     uint8_t PipeArgument(const Napi::CallbackInfo &info, size_t index) const;
+    uint64_t TagArgument(const Napi::CallbackInfo &info, size_t index) const;
     uint16_t SlotCount(uint8_t pipe) const;
     uint8_t *MapSlot(Napi::Env env, uint8_t pipe, uint8_t slot);
+    Napi::Uint8Array Descriptor(Napi::Env env, uint64_t kind, uint64_t index);
     bool PipeIsIn(uint8_t pipe) const { return (pipe & 0x80) != 0; }
-    void Submitted(Napi::Env env);
-    void Shutdown(Napi::Env env);
+    void Busy(Napi::Env env);
+    void Idle(Napi::Env env);
+    void StartControl(Napi::Env env);
+    void FinishControl(Napi::Env env, ControlRequest *request);
     void DetachSlotViews();
+    /* After the stopped notice (or a close that cannot get one): release what the dext held. */
+    void Teardown(Napi::Env env, bool confirmed);
+    void CloseTimedOut(Napi::Env env);
 
     /* Tells this connection's leases from any other ArrayBuffer (see LeaseTag). */
     const uint64_t id_;
     std::shared_ptr<Session> session_;
     Napi::FunctionReference onCompletions_;
     bool open_ = false;
+    /* close() was called and the dext has not said it stopped yet. */
+    bool closing_ = false;
+    std::unique_ptr<Napi::Promise::Deferred> closed_;
+    /* Its promise, for a second close() (a Deferred's own handle is valid in one call only). */
+    Napi::Reference<Napi::Promise> closedPromise_;
+    /* The JS timer that bounds close()'s wait for the stopped notice. */
+    Napi::Reference<Napi::Value> closeTimer_;
     bool functionRefed_ = false;
-    uint64_t inFlight_ = 0;
+    /* Transfers and control requests in flight: the event loop stays alive while there are any. */
+    uint64_t busy_ = 0;
     std::vector<DextioPipeInfo> pipes_;
     /* Slot views per pipe, made once; detached at close (the mappings go away with the connection). */
     std::map<uint8_t, Napi::Reference<Napi::Array>> slotArrays_;
@@ -102,8 +154,14 @@ private:
     std::unordered_map<uint32_t, uint8_t *> slotAddresses_;
     std::shared_ptr<LeaseTable> leases_ = std::make_shared<LeaseTable>();
     uint64_t nextLease_ = 0;
-    /* Buffers of descriptor-path transfers, pinned by tag until their completion. */
+    /* Tags of the transfers in flight, both paths: a completion is routed by its tag. */
+    std::unordered_set<uint64_t> tags_;
+    /* Buffers of descriptor-path transfers, pinned by tag until their completion or, after close,
+     * until the dext's stopped notice: the dext may write into them until then. */
     std::unordered_map<uint64_t, Napi::Reference<Napi::Value>> pinned_;
+    /* Control requests: one at a time through the dext, the others wait here in order. */
+    std::deque<ControlRequest *> controlQueue_;
+    ControlRequest *controlInFlight_ = nullptr;
 };
 
 } // namespace dextio

@@ -5,6 +5,7 @@
  */
 #include "services.h"
 
+#include <string>
 #include <vector>
 
 #include <IOKit/IOKitLib.h>
@@ -20,6 +21,9 @@ struct ServiceInfo {
     double productId;
     double deviceRelease;
     double interfaceNumber;
+    std::string manufacturerName;
+    std::string productName;
+    std::string serialNumber;
 };
 
 /* A numeric property of the service or, up the service plane, of its providers: the driver holds
@@ -39,6 +43,20 @@ bool RegistryNumber(io_service_t service, CFStringRef key, int64_t max, double *
     return ok;
 }
 
+/* A string the device publishes (IOUSBHostDevice's "USB Vendor Name" and the like, from its
+ * string descriptors); empty when it has none. */
+std::string RegistryString(io_service_t service, CFStringRef key)
+{
+    CFTypeRef property = IORegistryEntrySearchCFProperty(service, kIOServicePlane, key, kCFAllocatorDefault,
+                                                         kIORegistryIterateRecursively | kIORegistryIterateParents);
+    if (property == nullptr) return "";
+    char text[256] = "";
+    bool ok = CFGetTypeID(property) == CFStringGetTypeID() &&
+              CFStringGetCString(static_cast<CFStringRef>(property), text, sizeof text, kCFStringEncodingUTF8);
+    CFRelease(property);
+    return ok ? text : "";
+}
+
 } // namespace
 
 Napi::Value Services(const Napi::CallbackInfo &info)
@@ -55,6 +73,11 @@ Napi::Value Services(const Napi::CallbackInfo &info)
                         RegistryNumber(service, CFSTR("idProduct"), 0xffff, &found.productId) &&
                         RegistryNumber(service, CFSTR("bcdDevice"), 0xffff, &found.deviceRelease) &&
                         RegistryNumber(service, CFSTR("bInterfaceNumber"), 0xff, &found.interfaceNumber);
+        if (complete) {
+            found.manufacturerName = RegistryString(service, CFSTR("USB Vendor Name"));
+            found.productName = RegistryString(service, CFSTR("USB Product Name"));
+            found.serialNumber = RegistryString(service, CFSTR("USB Serial Number"));
+        }
         IOObjectRelease(service);
         /* A service without them has lost its device meanwhile: it is going away, not listed. */
         if (complete) services.push_back(found);
@@ -68,6 +91,9 @@ Napi::Value Services(const Napi::CallbackInfo &info)
         entry.Set("productId", services[i].productId);
         entry.Set("deviceRelease", services[i].deviceRelease);
         entry.Set("interfaceNumber", services[i].interfaceNumber);
+        if (!services[i].manufacturerName.empty()) entry.Set("manufacturerName", services[i].manufacturerName);
+        if (!services[i].productName.empty()) entry.Set("productName", services[i].productName);
+        if (!services[i].serialNumber.empty()) entry.Set("serialNumber", services[i].serialNumber);
         result.Set((uint32_t)i, entry);
     }
     return result;
