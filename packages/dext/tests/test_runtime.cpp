@@ -1,5 +1,6 @@
 // Rules of Apple's runtime that the host runtime keeps, checked directly.
 #include <DriverKit/DriverKit.h>
+#include <USBDriverKit/IOUSBHostPipe.h>
 #include <IOKit/IOKitLib.h>
 
 #include <signal.h>
@@ -11,6 +12,7 @@
 #include <condition_variable>
 #include <cstring>
 #include <mutex>
+#include <thread>
 
 #include "client.h"
 #include "harness.h"
@@ -168,6 +170,32 @@ public:
     }
 };
 
+// Records where its messages arrive.
+class RecordingObject : public OSObject {
+public:
+    static RecordingObject *Make()
+    {
+        auto *object = new RecordingObject;
+        IODispatchQueue *queue = nullptr;
+        IODispatchQueue::Create("test", 0, 0, &queue);
+        object->HostSetDefaultQueue(queue);
+        OSSafeReleaseNULL(queue);
+        return object;
+    }
+    kern_return_t Dispatch(const IORPC rpc) override
+    {
+        onQueue = HostDefaultQueue()->OnQueue();
+        thread = std::this_thread::get_id();
+        msgid = rpc.msgid;
+        delivered = true;
+        return kIOReturnSuccess;
+    }
+    std::atomic<bool> delivered{ false };
+    bool onQueue = false;
+    std::thread::id thread;
+    uint64_t msgid = 0;
+};
+
 struct Received {
     std::mutex mutex;
     std::condition_variable changed;
@@ -240,5 +268,27 @@ TEST(runtime_async_completion_above_16_arguments_is_dropped)
     OSSafeReleaseNULL(client);
     IONotificationPortDestroy(port);
     dispatch_release(queue);
+    CHECK(Eventually([&] { return LiveCountsEqual(LiveCounts(), before); }));
+}
+
+TEST(runtime_completions_run_on_the_targets_queue)
+{
+    DextioHostLiveCounts before = SettledCounts();
+    RecordingObject *target = RecordingObject::Make();
+    OSAction *action = nullptr;
+    CHECK_EQ(OSAction::Create(target, 0x1234, IOUSBHostPipe_CompleteAsyncIO_ID, 0, &action), kIOReturnSuccess);
+    IOUSBHostPipe::CompleteAsyncIO_Msg message = { action, kIOReturnSuccess, 0, 0 };
+    // Delivered from this thread, as the bus delivers: it runs on the target's queue, with the
+    // target's method id.
+    CHECK(action->HostDeliver(&message, sizeof(message), nullptr, nullptr));
+    CHECK(Eventually([&] { return target->delivered.load(); }));
+    CHECK(target->onQueue);
+    CHECK(target->thread != std::this_thread::get_id());
+    CHECK_EQ(target->msgid, 0x1234u);
+    // Cancelled: nothing more is delivered.
+    CHECK_EQ(action->Cancel(nullptr), kIOReturnSuccess);
+    CHECK(!action->HostDeliver(&message, sizeof(message), nullptr, nullptr));
+    OSSafeReleaseNULL(action);
+    OSSafeReleaseNULL(target);
     CHECK(Eventually([&] { return LiveCountsEqual(LiveCounts(), before); }));
 }
