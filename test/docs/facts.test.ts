@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import {
   BackpressureError,
   CONTROL_TIMEOUT_DEFAULT,
+  CONTROL_TIMEOUT_MAX,
   IN_FLIGHT_MAX,
   MAPPED_TRANSFER_MAX,
   TRANSFER_LENGTH_MAX,
@@ -36,13 +37,16 @@ describe('the facts the guides state', function () {
     expect(TRANSFER_LENGTH_MAX).to.equal(8 * 1024 * 1024);
     expect(IN_FLIGHT_MAX).to.equal(64);
     expect(CONTROL_TIMEOUT_DEFAULT).to.equal(5000);
+    expect(CONTROL_TIMEOUT_MAX).to.equal(30000);
     const streaming = await guide('streaming');
     expect(streaming).to.contain("| `inFlight` | transfers kept queued on the pipe | 4 | 1 to 64 (");
     expect(streaming).to.contain("and at most the pipe's limit for the path (");
     expect(streaming).to.contain('| 1 to 8 MiB (');
     expect(streaming).to.contain('`highWaterMark` (default 64 chunks)');
     expect(await guide('getting-started')).to.contain('(5000) ms');
+    expect(await guide('getting-started')).to.contain('(30000) ms');
     expect(await guide('errors')).to.contain('(5000 ms) by default');
+    expect(await guide('errors')).to.contain('(30000 ms)');
     expect(await guide('paths')).to.contain('| 1 to 4096 (');
   });
 

@@ -176,6 +176,11 @@ export interface BackendDevice {
   readonly descriptor: DeviceDescriptor;
   /** The active configuration's value, or `null` when unconfigured. */
   readonly configurationValue: number | null;
+  /**
+   * The interfaces this backend can claim, where it cannot claim every interface of the active
+   * configuration (the dext drives the one interface it was matched on). Absent: all of them.
+   */
+  readonly claimableInterfaces?: readonly number[];
   /** Sets the active configuration (SET_CONFIGURATION). */
   selectConfiguration(configurationValue: number): Promise<void>;
   /** Claims an interface for this process; rejects with `AccessError` when another driver holds it. */

@@ -17,16 +17,22 @@ import type {
 import { ClosedError, DisconnectedError, errorForStatus } from './errors.js';
 import { Pipe } from './pipe.js';
 import type { ControlInResult, ControlOutResult, TransferStatus } from './results.js';
-import { checkBytes, checkInteger, checkOptions, checkSetup, checkTimeout } from './validate.js';
+import { checkBytes, checkInteger, checkOptions, checkSetup } from './validate.js';
 
 /** Options of a control transfer. */
 export interface ControlOptions {
-  /** Milliseconds; default 5000. 0 waits forever. */
+  /** Milliseconds, 1 to {@link CONTROL_TIMEOUT_MAX}; default {@link CONTROL_TIMEOUT_DEFAULT}. */
   readonly timeout?: number;
 }
 
 /** The default timeout of control transfers: a device that never answers on endpoint 0 is broken. */
 export const CONTROL_TIMEOUT_DEFAULT = 5000;
+
+/**
+ * The longest timeout a control transfer may have, in ms: a control request always ends, so that
+ * a silent device cannot hold endpoint 0 (and the dext's control buffer) forever.
+ */
+export const CONTROL_TIMEOUT_MAX = 30000;
 
 /**
  * An opened USB device, from {@link Usb.open}.
@@ -97,6 +103,22 @@ export class Device {
     return this.#backend.controlLengthMax;
   }
 
+  /**
+   * The interfaces of the active configuration that this device can claim: all of them, except
+   * where the backend drives only some (the dext: the one interface it was matched on).
+   *
+   * @example
+   * ```ts
+   * const device = await usb.open({ vendorId: 0x0525, productId: 0xa4a0 });
+   * await device.claimInterface(device.claimableInterfaces[0]!);
+   * ```
+   */
+  get claimableInterfaces(): readonly number[] {
+    const all = this.configuration?.interfaces.map((i) => i.interfaceNumber) ?? [];
+    const claimable = this.#backend.claimableInterfaces;
+    return claimable === undefined ? all : all.filter((n) => claimable.includes(n));
+  }
+
   /** Whether this device holds a claim on interface `interfaceNumber`. */
   isClaimed(interfaceNumber: number): boolean {
     return this.#claimed.has(interfaceNumber);
@@ -127,12 +149,17 @@ export class Device {
   /**
    * Claims an interface of the active configuration for this process.
    *
-   * @throws RangeError when the configuration has no such interface; rejects with `AccessError`
-   *   when another driver holds it.
+   * @throws RangeError when the configuration has no such interface, or this backend cannot claim
+   *   it ({@link claimableInterfaces}); rejects with `AccessError` when another driver holds it.
    */
   async claimInterface(interfaceNumber: number): Promise<void> {
     this.#assertUsable('claimInterface');
     this.#interface(interfaceNumber);
+    if (!this.claimableInterfaces.includes(interfaceNumber)) {
+      throw new RangeError(
+        `interface ${interfaceNumber} cannot be claimed through this backend; claimable: ${this.claimableInterfaces.join(', ') || 'none'}`,
+      );
+    }
     if (this.#claimed.has(interfaceNumber)) return;
     await this.#backend.claimInterface(interfaceNumber);
     this.#claimed.set(interfaceNumber, 0);
@@ -294,7 +321,8 @@ export class Device {
     toResult: (completion: ControlCompletion) => T,
   ): Observable<T> {
     this.#assertOpen(direction === 'in' ? 'controlIn' : 'controlOut');
-    const timeout = checkTimeout(checkOptions<ControlOptions>('options', options, ['timeout']).timeout, CONTROL_TIMEOUT_DEFAULT);
+    const given = checkOptions<ControlOptions>('options', options, ['timeout']).timeout;
+    const timeout = given === undefined ? CONTROL_TIMEOUT_DEFAULT : checkInteger('timeout', given, 1, CONTROL_TIMEOUT_MAX);
     return new Observable<T>((subscriber) => {
       if (this.#state === 'disconnected') {
         subscriber.error(new DisconnectedError('the device is disconnected'));

@@ -30,7 +30,7 @@ export type {
   EndpointType,
   InterfaceDescriptor,
 } from './descriptors.js';
-export { CONTROL_TIMEOUT_DEFAULT, Device, type ControlOptions } from './device.js';
+export { CONTROL_TIMEOUT_DEFAULT, CONTROL_TIMEOUT_MAX, Device, type ControlOptions } from './device.js';
 export {
   AbortedError,
   AccessError,

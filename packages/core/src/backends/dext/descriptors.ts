@@ -1,59 +1,140 @@
 /**
- * The dext's device and pipe information in WebUSB's shapes.
+ * The device's own descriptors, as the dext reads them (`CopyDeviceDescriptor`,
+ * `CopyConfigurationDescriptor`), parsed into WebUSB's shapes.
  *
- * The ABI reports what the dext knows of its one interface (GetDeviceInfo, GetPipes), not the
- * device's full descriptors: so the descriptor has one configuration (value 1, the one the dext's
- * personality matches), one interface, and the alternate settings seen so far with their bulk and
- * interrupt endpoints. Fields the ABI does not carry are fixed: bcdUSB from the speed (2.0 for
- * low/full/high, 3.0 above), class codes 0 for the device and 0xff (vendor) for the interface.
+ * The bytes come from a device and are not trusted: a descriptor whose length is too short or
+ * runs past the end is skipped, parsing stops at the end of the data, and descriptors other than
+ * interfaces and endpoints (class-specific ones, interface associations) are passed over.
  *
  * @internal
  * @module
  */
-import type { DeviceInfo, PipeInfo } from '@dextio/native';
-import type { AlternateDescriptor, DeviceDescriptor, EndpointDescriptor, EndpointType } from '../../descriptors.js';
+import type { DeviceInfo, ServiceInfo } from '@dextio/native';
+import type {
+  AlternateDescriptor,
+  ConfigurationDescriptor,
+  DeviceDescriptor,
+  EndpointDescriptor,
+  EndpointType,
+  InterfaceDescriptor,
+} from '../../descriptors.js';
+import { UsbError } from '../../errors.js';
 
-/** The configuration the dext's personality matches (Info.plist: bConfigurationValue 1). */
-export const DEXT_CONFIGURATION = 1;
+const DEVICE = 1;
+const CONFIGURATION = 2;
+const INTERFACE = 4;
+const ENDPOINT = 5;
 
 const endpointTypes: readonly EndpointType[] = ['control', 'isochronous', 'bulk', 'interrupt'];
 
-export function endpoints(pipes: readonly PipeInfo[]): EndpointDescriptor[] {
-  return pipes.map((pipe) => ({
-    endpointNumber: pipe.address & 0x0f,
-    direction: pipe.address & 0x80 ? 'in' : 'out',
-    type: endpointTypes[pipe.type & 3]!,
-    packetSize: pipe.maxPacketSize & 0x7ff,
-  }));
+/** The strings a device descriptor can carry, read separately. */
+export type DeviceStrings = Pick<DeviceDescriptor, 'manufacturerName' | 'productName' | 'serialNumber'>;
+
+/** One descriptor in a configuration: its type and its bytes (bLength of them). */
+interface Entry {
+  readonly type: number;
+  readonly bytes: Uint8Array;
 }
 
-export function alternate(alternateSetting: number, pipes: readonly PipeInfo[]): AlternateDescriptor {
-  return { alternateSetting, interfaceClass: 0xff, interfaceSubclass: 0, interfaceProtocol: 0, endpoints: endpoints(pipes) };
+/** The descriptors of a configuration after its own header, each whole, in order. */
+function* entries(configuration: Uint8Array): Generator<Entry> {
+  const total = Math.min(configuration.length, configuration[0]! >= 4 ? configuration[2]! | (configuration[3]! << 8) : 0);
+  let offset = configuration[0] ?? 0;
+  while (offset + 2 <= total) {
+    const length = configuration[offset]!;
+    if (length < 2 || offset + length > total) return;
+    yield { type: configuration[offset + 1]!, bytes: configuration.subarray(offset, offset + length) };
+    offset += length;
+  }
 }
 
-export function deviceDescriptor(info: DeviceInfo, alternates: readonly AlternateDescriptor[]): DeviceDescriptor {
-  const superSpeed = info.speed >= 3 && info.speed !== 0xff;
+function endpoint(bytes: Uint8Array): EndpointDescriptor | undefined {
+  if (bytes.length < 7) return undefined;
+  const address = bytes[2]!;
+  const number = address & 0x0f;
+  if (number === 0) return undefined;
   return {
-    usbVersionMajor: superSpeed ? 3 : 2,
+    endpointNumber: number,
+    direction: address & 0x80 ? 'in' : 'out',
+    type: endpointTypes[bytes[3]! & 3]!,
+    packetSize: (bytes[4]! | (bytes[5]! << 8)) & 0x7ff,
+  };
+}
+
+/** Configuration descriptor bytes (whole, as `wTotalLength` says) in WebUSB's shape. */
+export function parseConfiguration(bytes: Uint8Array): ConfigurationDescriptor {
+  if (bytes.length < 9 || bytes[1] !== CONFIGURATION || bytes[0]! < 9) {
+    throw new UsbError(`the device's configuration descriptor is malformed (${bytes.length} bytes)`);
+  }
+  const interfaces = new Map<number, AlternateDescriptor[]>();
+  let current: { alternateSetting: number; interfaceClass: number; interfaceSubclass: number; interfaceProtocol: number; endpoints: EndpointDescriptor[] } | undefined;
+  for (const { type, bytes: entry } of entries(bytes)) {
+    if (type === INTERFACE && entry.length >= 9) {
+      current = { alternateSetting: entry[3]!, interfaceClass: entry[5]!, interfaceSubclass: entry[6]!, interfaceProtocol: entry[7]!, endpoints: [] };
+      const alternates = interfaces.get(entry[2]!) ?? [];
+      alternates.push(current);
+      interfaces.set(entry[2]!, alternates);
+    } else if (type === ENDPOINT && current) {
+      const parsed = endpoint(entry);
+      if (parsed) current.endpoints.push(parsed);
+    }
+  }
+  const list: InterfaceDescriptor[] = [...interfaces].map(([interfaceNumber, alternates]) => ({
+    interfaceNumber,
+    alternates: alternates.sort((a, b) => a.alternateSetting - b.alternateSetting),
+  }));
+  return { configurationValue: bytes[5]!, interfaces: list.sort((a, b) => a.interfaceNumber - b.interfaceNumber) };
+}
+
+/** Device descriptor bytes and the device's configurations in WebUSB's shape. */
+export function parseDevice(bytes: Uint8Array, configurations: readonly ConfigurationDescriptor[], strings: DeviceStrings = {}): DeviceDescriptor {
+  if (bytes.length < 18 || bytes[0]! < 18 || bytes[1] !== DEVICE) {
+    throw new UsbError(`the device's device descriptor is malformed (${bytes.length} bytes)`);
+  }
+  // As the libusb backend reads them: the high byte, then the high nibble of the low byte.
+  return {
+    usbVersionMajor: bytes[3]!,
+    usbVersionMinor: bytes[2]! >> 4,
+    deviceClass: bytes[4]!,
+    deviceSubclass: bytes[5]!,
+    deviceProtocol: bytes[6]!,
+    vendorId: bytes[8]! | (bytes[9]! << 8),
+    productId: bytes[10]! | (bytes[11]! << 8),
+    deviceVersionMajor: bytes[13]!,
+    deviceVersionMinor: bytes[12]! >> 4,
+    ...strings,
+    configurations,
+  };
+}
+
+/** The strings the IORegistry shows for a service, in the descriptor's fields. */
+export function registryStrings(service: ServiceInfo | undefined): DeviceStrings {
+  return {
+    ...(service?.manufacturerName === undefined ? {} : { manufacturerName: service.manufacturerName }),
+    ...(service?.productName === undefined ? {} : { productName: service.productName }),
+    ...(service?.serialNumber === undefined ? {} : { serialNumber: service.serialNumber }),
+  };
+}
+
+/** What the registry shows of a device nobody opened: ids and strings, no configurations. */
+export function registryDescriptor(service: ServiceInfo): DeviceDescriptor {
+  return {
+    usbVersionMajor: 0,
     usbVersionMinor: 0,
     deviceClass: 0,
     deviceSubclass: 0,
     deviceProtocol: 0,
-    vendorId: info.vendorId,
-    productId: info.productId,
-    deviceVersionMajor: info.deviceRelease >> 8,
-    deviceVersionMinor: (info.deviceRelease >> 4) & 0x0f,
-    configurations: [
-      {
-        configurationValue: DEXT_CONFIGURATION,
-        interfaces: [{ interfaceNumber: info.interfaceNumber, alternates: [...alternates].sort((a, b) => a.alternateSetting - b.alternateSetting) }],
-      },
-    ],
+    vendorId: service.vendorId,
+    productId: service.productId,
+    deviceVersionMajor: service.deviceRelease >> 8,
+    deviceVersionMinor: (service.deviceRelease >> 4) & 0x0f,
+    ...registryStrings(service),
+    configurations: [],
   };
 }
 
 /** The backend's name for the device the dext drives. */
-export function deviceId(info: DeviceInfo): string {
+export function deviceId(info: Pick<DeviceInfo, 'vendorId' | 'productId' | 'interfaceNumber'>): string {
   const hex = (n: number) => n.toString(16).padStart(4, '0');
   return `dext:${hex(info.vendorId)}:${hex(info.productId)}:${info.interfaceNumber}`;
 }

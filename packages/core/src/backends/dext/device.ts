@@ -8,9 +8,9 @@
  */
 import type { Connection, DeviceInfo, PipeInfo } from '@dextio/native';
 import type { BackendDevice, BackendPipe, ControlCompletion } from '../../backend.js';
-import type { AlternateDescriptor, ControlSetup, DeviceDescriptor, Direction } from '../../descriptors.js';
+import type { ConfigurationDescriptor, ControlSetup, DeviceDescriptor, Direction } from '../../descriptors.js';
 import { DisconnectedError, errorForStatus, UsbError } from '../../errors.js';
-import { alternate, DEXT_CONFIGURATION, deviceDescriptor } from './descriptors.js';
+import { type DeviceStrings, parseConfiguration, parseDevice } from './descriptors.js';
 import { DextPipe, type PipeHost } from './pipe.js';
 import { callError, completionStatus, IOReturn, ioReturnText } from './status.js';
 
@@ -24,14 +24,27 @@ const LANGUAGE_US_ENGLISH = 0x0409;
 
 type Route = (ioReturn: number, bytes: number) => void;
 
+/** The device descriptor and every configuration, as the dext read them from the device. */
+export function readDescriptors(connection: Connection): { device: Uint8Array; configurations: ConfigurationDescriptor[] } {
+  const device = connection.deviceDescriptor();
+  parseDevice(device, []); // a malformed one is refused here, at open
+  const configurations: ConfigurationDescriptor[] = [];
+  for (let index = 0; index < device[17]!; index++) {
+    configurations.push(parseConfiguration(connection.configurationDescriptor(index)));
+  }
+  return { device, configurations };
+}
+
 export class DextDevice implements BackendDevice, PipeHost {
   #gone = false;
   #closed = false;
   #tag = 0;
   #info: DeviceInfo;
-  #strings: Pick<DeviceDescriptor, 'manufacturerName' | 'productName' | 'serialNumber'> = {};
+  #strings: DeviceStrings = {};
   #pipeInfo: PipeInfo[];
-  readonly #alternates = new Map<number, AlternateDescriptor>();
+  /** The device descriptor's bytes and every configuration, read once at open. */
+  readonly #deviceBytes: Uint8Array;
+  readonly #configurations: readonly ConfigurationDescriptor[];
   readonly #routes = new Map<number, Route>();
   readonly #pipes = new Set<DextPipe>();
   readonly #disconnectListeners = new Set<() => void>();
@@ -57,7 +70,9 @@ export class DextDevice implements BackendDevice, PipeHost {
     });
     this.#info = connection.deviceInfo();
     this.#pipeInfo = connection.pipes();
-    this.#alternates.set(this.#info.alternateSetting, alternate(this.#info.alternateSetting, this.#pipeInfo));
+    const read = readDescriptors(connection);
+    this.#deviceBytes = read.device;
+    this.#configurations = read.configurations;
   }
 
   get info(): DeviceInfo {
@@ -65,7 +80,12 @@ export class DextDevice implements BackendDevice, PipeHost {
   }
 
   get descriptor(): DeviceDescriptor {
-    return { ...deviceDescriptor(this.#info, [...this.#alternates.values()]), ...this.#strings };
+    return parseDevice(this.#deviceBytes, this.#configurations, this.#strings);
+  }
+
+  /** The dext drives the one interface it was matched on. */
+  get claimableInterfaces(): readonly number[] {
+    return [this.#info.interfaceNumber];
   }
 
   /**
@@ -87,7 +107,7 @@ export class DextDevice implements BackendDevice, PipeHost {
   }
 
   get configurationValue(): number | null {
-    return DEXT_CONFIGURATION;
+    return this.#info.configurationValue;
   }
 
   get gone(): boolean {
@@ -149,30 +169,27 @@ export class DextDevice implements BackendDevice, PipeHost {
 
   async selectConfiguration(configurationValue: number): Promise<void> {
     this.#assertPresent();
-    if (configurationValue !== DEXT_CONFIGURATION) {
-      throw new UsbError(`the dext drives configuration ${DEXT_CONFIGURATION} only`);
+    if (configurationValue !== this.#info.configurationValue) {
+      throw new UsbError(`the dext drives configuration ${this.#info.configurationValue} only`);
     }
   }
 
-  async claimInterface(interfaceNumber: number): Promise<void> {
-    this.#assertPresent();
+  async claimInterface(): Promise<void> {
     // The dext matched the interface and opened it in its Start: opening the connection claimed it.
-    if (interfaceNumber !== this.#info.interfaceNumber) {
-      throw new RangeError(`the dext drives interface ${this.#info.interfaceNumber}, not ${interfaceNumber}`);
-    }
+    // Device allows only claimableInterfaces here.
+    this.#assertPresent();
   }
 
   async releaseInterface(): Promise<void> {
     // The dext holds the interface for as long as the connection is open.
   }
 
-  async selectAlternateInterface(interfaceNumber: number, alternateSetting: number): Promise<void> {
-    await this.claimInterface(interfaceNumber);
+  async selectAlternateInterface(_interfaceNumber: number, alternateSetting: number): Promise<void> {
+    this.#assertPresent();
     const ioReturn = this.#call(() => this.connection.selectAlternate(alternateSetting));
     if (ioReturn !== 0) throw callError(`select alternate setting ${alternateSetting}`, ioReturn);
     this.#info = this.connection.deviceInfo();
     this.#pipeInfo = this.connection.pipes();
-    this.#alternates.set(alternateSetting, alternate(alternateSetting, this.#pipeInfo));
   }
 
   async getString(index: number): Promise<string> {
@@ -258,7 +275,9 @@ export class DextDevice implements BackendDevice, PipeHost {
     await Promise.all([...this.#pipes].map((pipe) => pipe.close()));
     clearTimeout(reaper);
     this.#pipes.clear();
-    this.connection.close();
+    // Resolves once the dext has stopped the connection (the device can be opened again), or after
+    // the addon's bound without that notice: either way nothing is left for this device to do.
+    await this.connection.close();
     this.#reapRoutes(IOReturn.aborted);
     this.onClosed(this);
   }

@@ -30,6 +30,37 @@ describe('the dext backend on Loopback (host runtime)', function () {
     }
   });
 
+  it('reports the device\'s own descriptors and strings, lists them, and says which interface it drives', async function () {
+    const usb = new Usb(backend!);
+    const [listed] = await usb.list();
+    expect(listed!.descriptor).to.deep.include({
+      deviceClass: 0xff,
+      manufacturerName: 'dextio',
+      productName: 'Gadget Zero (virtual)',
+      serialNumber: 'dextio-virtual-0001',
+    });
+    const device = await usb.open({ vendorId: 0x0525, productId: 0xa4a0 });
+    try {
+      expect(device.descriptor.deviceClass).to.equal(0xff);
+      expect(device.descriptor.configurations).to.have.length(1);
+      const alternates = device.configuration!.interfaces[0]!.alternates;
+      expect(alternates.map((a) => a.endpoints.length)).to.deep.equal([4, 2]);
+      expect(device.descriptor.configurations).to.deep.equal(listed!.descriptor.configurations);
+      expect(device.claimableInterfaces).to.deep.equal([0]);
+      expect(device.serialNumber).to.equal('dextio-virtual-0001');
+    } finally {
+      await device.close();
+    }
+  });
+
+  it('opens again at once after a close: the close waits for the dext to stop', async function () {
+    const usb = new Usb(backend!);
+    for (let round = 0; round < 5; round++) {
+      const device = await usb.open({ vendorId: 0x0525, productId: 0xa4a0 });
+      await device.close();
+    }
+  });
+
   async function loopback() {
     const usb = new Usb(backend!);
     const device = await usb.open({ vendorId: 0x0525, productId: 0xa4a0 });

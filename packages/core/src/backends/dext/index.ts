@@ -6,7 +6,9 @@
  *
  * What the dext's ABI shapes here:
  * - One device, one interface: the dext is matched on one `IOUSBHostInterface` and the connection
- *   is exclusive. `list()` opens a short connection to read the device when none is open.
+ *   is exclusive. The descriptors are the device's own, whole; the dext drives one interface of
+ *   them (`claimableInterfaces`). `list()` opens a short connection to read the device when none is
+ *   open, and takes the strings from the IORegistry.
  * - Transfers of up to 4096 bytes go through the pipe's mapped slots, longer ones hand the
  *   caller's buffer to the dext (the descriptor path); see `pipe.ts`.
  * - Cancelling a transfer aborts its whole pipe: other transfers outstanding on it complete with
@@ -20,8 +22,8 @@
 import type * as Native from '@dextio/native';
 import type { Backend, BackendDevice, BackendDeviceInfo, BackendHotplugEvent } from '../../backend.js';
 import { AccessError, DisconnectedError, UsbError } from '../../errors.js';
-import { alternate, deviceDescriptor, deviceId } from './descriptors.js';
-import { DextDevice } from './device.js';
+import { deviceId, parseDevice, registryDescriptor, registryStrings } from './descriptors.js';
+import { DextDevice, readDescriptors } from './device.js';
 import { callError, IOReturn } from './status.js';
 
 type NativeModule = typeof Native;
@@ -50,10 +52,9 @@ export async function dext(): Promise<Backend> {
   return new DextBackend(native);
 }
 
-/** A device another client holds: the ids the registry shows, no configurations. */
+/** A device another client holds: the ids and strings the registry shows, no configurations. */
 function heldDevice(service: Native.ServiceInfo): BackendDeviceInfo {
-  const info = { ...service, abiVersion: 0, alternateSetting: 0, pipeCount: 0, speed: 0xff };
-  return { id: deviceId(info), descriptor: { ...deviceDescriptor(info, []), configurations: [] }, busy: true };
+  return { id: deviceId(service), descriptor: registryDescriptor(service), busy: true };
 }
 
 function ioReturnOf(error: unknown): number | undefined {
@@ -85,10 +86,12 @@ class DextBackend implements Backend {
     }
     try {
       const info = probe.deviceInfo();
-      const descriptor = deviceDescriptor(info, [alternate(info.alternateSetting, probe.pipes())]);
+      const { device, configurations } = readDescriptors(probe);
+      const service = this.native.services().find((s) => deviceId(s) === deviceId(info));
+      const descriptor = parseDevice(device, configurations, registryStrings(service));
       return [(this.#lastKnown = { id: deviceId(info), descriptor, busy: false })];
     } finally {
-      probe.close();
+      await probe.close();
     }
   }
 
