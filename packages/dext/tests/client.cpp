@@ -53,7 +53,7 @@ kern_return_t TestClient::Open(bool registerNotification)
     return ret;
 }
 
-kern_return_t TestClient::Close(bool wait)
+kern_return_t TestClient::CloseConnection()
 {
     // The mappings go away with the connection, at a time the kernel chooses: stop draining the
     // ring first, since doorbells for the transfers the close aborts may still arrive.
@@ -67,9 +67,16 @@ kern_return_t TestClient::Close(bool wait)
     if (connect != IO_OBJECT_NULL) {
         ret = IOServiceClose(connect);
         connect = IO_OBJECT_NULL;
-        if (wait && registered && !WaitStopped()) {
-            fprintf(stderr, "    no stopped notice within 5 s of IOServiceClose\n");
-        }
+    }
+    return ret;
+}
+
+kern_return_t TestClient::Close(bool wait)
+{
+    bool wasOpen = connect != IO_OBJECT_NULL;
+    kern_return_t ret = CloseConnection();
+    if (wasOpen && wait && registered && !WaitStopped()) {
+        fprintf(stderr, "    no stopped notice within 5 s of IOServiceClose\n");
     }
     registered = false;
     if (port != nullptr) {

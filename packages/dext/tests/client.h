@@ -28,6 +28,9 @@ public:
     // IOServiceClose; then, when wait is true and notifications were registered, waits for the
     // dext's stopped notice before tearing the port down (the device can be opened again then).
     kern_return_t Close(bool wait = true);
+    // The first half of Close: stop reading the dext's memory (the kernel may unmap it any time
+    // after), then IOServiceClose; the port stays for the stopped notice.
+    kern_return_t CloseConnection();
     // Waits for the stopped notice.
     bool WaitStopped(int timeoutMs = 5000);
 

@@ -80,9 +80,8 @@ TEST(lifecycle_close_is_asynchronous)
         // As on macOS, IOServiceClose returns before the user client has stopped: hold the
         // termination to look into that window.
         DextioHostHoldTerminations(1);
-        CHECK_EQ(IOServiceClose(client.connect), kIOReturnSuccess);
         io_connect_t closed = client.connect;
-        client.connect = IO_OBJECT_NULL;
+        CHECK_EQ(client.CloseConnection(), kIOReturnSuccess);
         // The handle is gone at once; the user client, its mappings and the app's memory the dext
         // holds are not; and the device is still held, so a quick reopen is refused.
         CHECK_EQ(IOConnectCallScalarMethod(closed, kDextioSelectorGetDeviceInfo, nullptr, 0, nullptr, nullptr),
