@@ -182,9 +182,11 @@ export interface ServiceInfo {
   deviceRelease: number;
   /** bInterfaceNumber of the interface the dext drives. */
   interfaceNumber: number;
-  /** The device's strings, as the IORegistry publishes them (absent when the device has none). */
+  /** The manufacturer string, as the IORegistry publishes it (absent when the device has none). */
   manufacturerName?: string;
+  /** The product string, as the IORegistry publishes it (absent when the device has none). */
   productName?: string;
+  /** The serial number string, as the IORegistry publishes it (absent when the device has none). */
   serialNumber?: string;
 }
 
