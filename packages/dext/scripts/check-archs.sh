@@ -1,8 +1,13 @@
 #!/bin/sh
-# Checks the architectures of a Mach-O binary: check-archs.sh [--at-least] <binary> <arch>...
-# Exact by default (the set `lipo -archs` prints must be the given one); with --at-least the binary
-# may hold more. LIPO overrides the lipo command (the tests use a stand-in on Linux).
+# Checks the architectures of a Mach-O binary:
+#   check-archs.sh [--at-least] <binary> <arch>...
+# By default the set `lipo -archs` prints must be exactly the given one (in any order); with
+# --at-least the binary must hold the given architectures and may hold more. Exits 1 on a mismatch,
+# a missing binary or one lipo cannot read, 2 on a usage error. LIPO overrides the lipo command (the
+# tests use a stand-in on Linux).
 set -eu
+# Architecture names are split on whitespace below, never expanded as globs.
+set -f
 
 mode=exact
 if [ "${1:-}" = "--at-least" ]; then
@@ -16,16 +21,17 @@ fi
 binary=$1
 shift
 if [ ! -f "$binary" ]; then
-  echo "check-archs: $binary: no such file" >&2
+  echo "check-archs: $binary: no such file (expected $*)" >&2
   exit 1
 fi
 
 found=$(${LIPO:-lipo} -archs "$binary") || {
-  echo "check-archs: lipo could not read $binary" >&2
+  echo "check-archs: $binary: lipo could not read its architectures (expected $*)" >&2
   exit 1
 }
-sorted() { printf '%s\n' "$@" | sort -u | tr '\n' ' ' | sed 's/ $//'; }
-# Word splitting of $found is wanted here: lipo prints the architectures separated by spaces.
+# One line, sorted, without duplicates: "arm64e x86_64".
+sorted() { printf '%s\n' "$@" | sort -u | tr '\n' ' ' | sed 's/^ *//; s/ *$//'; }
+# lipo prints the architectures separated by spaces: split them.
 # shellcheck disable=SC2086
 have=$(sorted $found)
 want=$(sorted "$@")
@@ -35,14 +41,17 @@ for arch in $want; do
   case " $have " in *" $arch "*) ;; *) missing="$missing $arch" ;; esac
 done
 extra=""
-for arch in $have; do
-  case " $want " in *" $arch "*) ;; *) extra="$extra $arch" ;; esac
-done
+if [ "$mode" = exact ]; then
+  for arch in $have; do
+    case " $want " in *" $arch "*) ;; *) extra="$extra $arch" ;; esac
+  done
+fi
 
-if [ -n "$missing" ] || { [ "$mode" = exact ] && [ -n "$extra" ]; }; then
-  echo "check-archs: $binary has [$have], expected $([ "$mode" = exact ] && echo exactly || echo at least) [$want]" >&2
-  [ -n "$missing" ] && echo "  missing:$missing" >&2
-  [ "$mode" = exact ] && [ -n "$extra" ] && echo "  unexpected:$extra" >&2
+if [ -n "$missing" ] || [ -n "$extra" ]; then
+  if [ "$mode" = exact ]; then expected="exactly"; else expected="at least"; fi
+  echo "check-archs: $binary has [$have], expected $expected [$want]" >&2
+  if [ -n "$missing" ]; then echo "  missing:$missing" >&2; fi
+  if [ -n "$extra" ]; then echo "  unexpected:$extra" >&2; fi
   exit 1
 fi
-echo "check-archs: $binary: $have"
+echo "check-archs: $binary: [$have] ok"
