@@ -266,6 +266,15 @@ export interface Host {
   gadgetInjectTimeout(address: number, count: number): void;
   /** What SourceSink IN sends: zeros, or the gadget-zero pattern (offset % maxPacketSize) % 63, the default. */
   gadgetSetPattern(pattern: 'zeros' | 'mod63'): void;
+  /**
+   * How the virtual bus paces transfers: `'high-speed'` (the default; USB 2.0 bulk timing, 13
+   * packets of 512 bytes per 125 us microframe, 53.248 MB/s, completions at the end of their
+   * microframe) or `'unthrottled'` (the device answers at once: the software's ceiling). The
+   * environment variable `DEXTIO_GADGET_BUS=unthrottled` chooses it at start.
+   */
+  gadgetSetBus(bus: 'high-speed' | 'unthrottled'): void;
+  /** The current bus model. */
+  gadgetBus(): 'high-speed' | 'unthrottled';
   /** The device does not answer the next `count` control requests: they end only by timeout or abort. */
   gadgetInjectControlTimeout(count: number): void;
   /**

@@ -244,6 +244,8 @@ export interface BackendHotplugEvent {
 export interface Backend {
   /** `'dext'`, `'libusb'`, or a test backend's name. */
   readonly name: string;
+  /** What it drives, for a log line (the dext backend on Linux: the virtual gadget and its bus model). */
+  readonly description?: string;
   /** The devices attached now. String fields are filled in where they can be read without opening. */
   list(): Promise<BackendDeviceInfo[]>;
   /**

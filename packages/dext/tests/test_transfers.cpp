@@ -469,3 +469,36 @@ TEST(transfer_control_request_never_blocks_transfers)
     CHECK_EQ(client.ControlIn(0xc0, 0x5c, 0, 0, data, sizeof(data), &bytes), kIOReturnSuccess);
     CHECK_EQ(bytes, 64u);
 }
+
+TEST(transfer_high_speed_bus_keeps_to_13_packets_a_microframe)
+{
+    // 4 MiB in 4 KiB transfers is 8192 packets of 512 bytes: a bus that saves up at most 104
+    // packets and then moves 13 per 125 us cannot finish in less than (8192 - 104) / 13
+    // microframes, about 78 ms, however fast the software is. Unthrottled, nothing holds it back.
+    CHECK_EQ(DextioHostGadgetBus(), kDextioGadgetBusHighSpeed);
+    TestClient client;
+    CHECK_EQ(client.Open(), kIOReturnSuccess);
+    auto move = [&](uint64_t base) {
+        auto start = std::chrono::steady_clock::now();
+        uint64_t tag = base;
+        for (uint32_t round = 0; round < 1024 / kDextioSlotsPerPipe; round++) {
+            for (uint8_t slot = 0; slot < kDextioSlotsPerPipe; slot++) {
+                CHECK_EQ(client.SubmitSlot(0x81, slot, 4096, 0, tag + slot), kIOReturnSuccess);
+            }
+            DextioCompletion completion;
+            for (uint8_t slot = 0; slot < kDextioSlotsPerPipe; slot++) {
+                CHECK(client.Wait(tag + slot, &completion));
+                CHECK_EQ(completion.bytes, 4096u);
+            }
+            tag += kDextioSlotsPerPipe;
+        }
+        return std::chrono::steady_clock::now() - start;
+    };
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));  // a full budget to start with
+    CHECK(move(0) >= std::chrono::microseconds((8192 - 104) / 13 * 125));
+    DextioHostGadgetSetBus(kDextioGadgetBusUnthrottled);
+    auto unthrottled = move(1u << 20);
+    DextioHostGadgetSetBus(kDextioGadgetBusHighSpeed);
+    printf("    4 MiB in 4 KiB transfers, unthrottled: %.1f ms\n",
+           std::chrono::duration<double, std::milli>(unthrottled).count());
+}

@@ -76,6 +76,17 @@ Napi::Object HostExports(Napi::Env env)
         }
         DextioHostGadgetInjectControlTimeout((uint32_t)count);
     }));
+    host.Set("gadgetSetBus", Napi::Function::New(env, [](const Napi::CallbackInfo &info) {
+        if (info.Length() < 1 || !info[0].IsString()) throw Napi::TypeError::New(info.Env(), "bus must be a string");
+        std::string bus = info[0].As<Napi::String>();
+        if (bus == "high-speed") DextioHostGadgetSetBus(kDextioGadgetBusHighSpeed);
+        else if (bus == "unthrottled") DextioHostGadgetSetBus(kDextioGadgetBusUnthrottled);
+        else throw Napi::RangeError::New(info.Env(), "bus must be 'high-speed' or 'unthrottled'");
+    }));
+    host.Set("gadgetBus", Napi::Function::New(env, [](const Napi::CallbackInfo &info) {
+        return Napi::String::New(info.Env(),
+                                 DextioHostGadgetBus() == kDextioGadgetBusUnthrottled ? "unthrottled" : "high-speed");
+    }));
     host.Set("holdTerminations", Napi::Function::New(env, [](const Napi::CallbackInfo &info) {
         if (info.Length() < 1 || !info[0].IsBoolean()) throw Napi::TypeError::New(info.Env(), "hold must be a boolean");
         DextioHostHoldTerminations(info[0].As<Napi::Boolean>().Value() ? 1 : 0);

@@ -223,6 +223,18 @@ describe('@dextio/native on the host runtime', function () {
     expect(native.services()).to.deep.equal([gadgetService]);
   });
 
+  it('switches the virtual bus between high speed and unthrottled, and refuses other names', function () {
+    expect(host.gadgetBus()).to.equal('high-speed');
+    host.gadgetSetBus('unthrottled');
+    try {
+      expect(host.gadgetBus()).to.equal('unthrottled');
+    } finally {
+      host.gadgetSetBus('high-speed');
+    }
+    expect(() => host.gadgetSetBus('full-speed' as 'high-speed')).to.throw(RangeError, /bus/);
+    expect(host.gadgetBus()).to.equal('high-speed');
+  });
+
   it('reads the device and configuration descriptors whole', async function () {
     const { connection } = connect();
     connection.open();

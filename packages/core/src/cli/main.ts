@@ -74,7 +74,9 @@ async function main(argv: string[]): Promise<number> {
   }
   const makeBackend = backends[values.backend];
   if (!makeBackend) throw new RangeError(`unknown backend '${values.backend}'; known: ${Object.keys(backends).join(', ')}`);
-  const usb = new Usb(await makeBackend());
+  const backend = await makeBackend();
+  const usb = new Usb(backend);
+  if (backend.description && !values.json) process.stdout.write(`${backend.name}: ${backend.description}\n`);
   const print = (text: string, records: unknown) =>
     process.stdout.write(values.json ? `${JSON.stringify(records, null, 2)}\n` : `${text}\n`);
 

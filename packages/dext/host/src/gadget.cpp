@@ -1,6 +1,7 @@
 #include "gadget.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 
 namespace {
@@ -10,6 +11,11 @@ constexpr uint16_t kProduct = 0xa4a0;
 constexpr uint16_t kBulkMaxPacket = 512;
 constexpr size_t kLoopbackDepth = 64;     // like f_loopback's qlen: further OUT transfers wait
 constexpr size_t kControlBufferSize = 4096;
+// USB 2.0 high speed: 8000 microframes a second, at most 13 bulk packets of 512 bytes in each.
+constexpr auto kMicroframe = std::chrono::microseconds(125);
+constexpr double kPacketsPerMicroframe = 13;
+// The budget a quiet bus saves up: a few microframes' worth, as a host controller's schedule does.
+constexpr double kPacketBudget = 8 * kPacketsPerMicroframe;
 
 enum : uint8_t {
     kSourceIn = 0x81,
@@ -32,6 +38,11 @@ uint8_t PatternByte(uint32_t offset, uint16_t maxPacket)
 
 VirtualGadgetZero::VirtualGadgetZero() : controlBuffer(kControlBufferSize, 0)
 {
+    const char *model = getenv("DEXTIO_GADGET_BUS");
+    if (model != nullptr && strcmp(model, "unthrottled") == 0) {
+        bus_ = Bus::Unthrottled;
+    }
+    packetsAt = Clock::now();
     Connect();
     bus = std::thread([this] { BusLoop(); });
 }
@@ -181,8 +192,50 @@ IOReturn VirtualGadgetZero::Submit(uint8_t address, uint8_t *data, uint32_t leng
     return kIOReturnSuccess;
 }
 
+void VirtualGadgetZero::SetBus(Bus bus)
+{
+    {
+        std::lock_guard<std::mutex> lock(mutex);
+        bus_ = bus;
+        packets = 0;
+        packetsAt = Clock::now();
+        kicked = true;
+    }
+    busWake.notify_all();
+}
+
+VirtualGadgetZero::Bus VirtualGadgetZero::CurrentBus()
+{
+    std::lock_guard<std::mutex> lock(mutex);
+    return bus_;
+}
+
+bool VirtualGadgetZero::Afford(uint32_t needed, Clock::time_point now)
+{
+    if (bus_ == Bus::Unthrottled) {
+        return true;
+    }
+    auto frames = (now - packetsAt) / kMicroframe;
+    if (frames > 0) {
+        packets = std::min(kPacketBudget, packets + frames * kPacketsPerMicroframe);
+        packetsAt += frames * kMicroframe;
+    }
+    // A transfer larger than the budget goes once the budget is full, and leaves a debt that the
+    // following microframes pay off: the rate over time is the bus's.
+    double wanted = std::min<double>(needed, kPacketBudget);
+    if (packets >= wanted) {
+        packets -= needed;
+        return true;
+    }
+    auto wait = static_cast<int64_t>((wanted - packets + kPacketsPerMicroframe - 1) / kPacketsPerMicroframe);
+    starvedUntil = std::min(starvedUntil, packetsAt + wait * kMicroframe);
+    return false;
+}
+
 void VirtualGadgetZero::Pump(std::vector<Completion> &out)
 {
+    Clock::time_point now = Clock::now();
+    starvedUntil = Clock::time_point::max();
     // Endpoint 0 is a FIFO too: a request the device does not answer holds the ones behind it.
     while (!control.empty() && !control.front().pending.unanswered) {
         uint16_t bytes = 0;
@@ -199,7 +252,8 @@ void VirtualGadgetZero::Pump(std::vector<Completion> &out)
                 continue;
             }
             // A pipe is a FIFO: nothing passes a transfer the device has not answered.
-            while (!ep.pending.empty() && !ep.pending.front().unanswered && Serve(ep, ep.pending.front(), out)) {
+            while (!ep.pending.empty() && !ep.pending.front().unanswered && Ready(ep, ep.pending.front(), now) &&
+                   Serve(ep, ep.pending.front(), out)) {
                 ep.pending.pop_front();
                 progress = true;
                 if (ep.halted) {
@@ -209,6 +263,16 @@ void VirtualGadgetZero::Pump(std::vector<Completion> &out)
             }
         }
     }
+}
+
+bool VirtualGadgetZero::Ready(Endpoint &ep, const Pending &p, Clock::time_point now)
+{
+    // The device has nothing to send or no room: no packets move, nothing is charged.
+    if ((ep.address == kLoopbackIn && loopback.empty()) || (ep.address == kLoopbackOut && loopback.size() >= kLoopbackDepth)) {
+        return false;
+    }
+    uint32_t needed = std::max<uint32_t>(1, (p.length + ep.maxPacketSize - 1) / ep.maxPacketSize);
+    return Afford(needed, now);
 }
 
 bool VirtualGadgetZero::Serve(Endpoint &ep, Pending &p, std::vector<Completion> &out)
@@ -472,14 +536,7 @@ void VirtualGadgetZero::BusLoop()
 {
     std::unique_lock<std::mutex> lock(mutex);
     while (!stopping) {
-        if (kicked) {
-            // Serve what was queued during one microframe at once, as a host controller reports
-            // the transfers of a microframe together.
-            kicked = false;
-            lock.unlock();
-            std::this_thread::sleep_for(std::chrono::microseconds(125));
-            lock.lock();
-        }
+        kicked = false;
         Clock::time_point now = Clock::now();
         Clock::time_point next = Clock::time_point::max();
         std::vector<Completion> out;
@@ -508,8 +565,12 @@ void VirtualGadgetZero::BusLoop()
             }
         }
         Pump(out);
+        next = std::min(next, starvedUntil);
         if (!out.empty()) {
+            // At high speed the controller reports what a microframe moved at its end, together.
+            Clock::time_point report = bus_ == Bus::HighSpeed ? packetsAt + kMicroframe : now;
             lock.unlock();
+            std::this_thread::sleep_until(report);
             Run(out);
             lock.lock();
             continue;

@@ -17,6 +17,13 @@ class VirtualGadgetZero {
 public:
     using Done = std::function<void(IOReturn status, uint32_t bytes)>;
 
+    // How the bus paces transfers. Unthrottled: the device answers at once (the software's
+    // ceiling). High speed: USB 2.0 bulk timing, at most 13 packets of 512 bytes per 125 us
+    // microframe shared by the endpoints (53.248 MB/s), with completions reported per microframe.
+    enum class Bus { Unthrottled, HighSpeed };
+    void SetBus(Bus bus);
+    Bus CurrentBus();
+
     VirtualGadgetZero();
     ~VirtualGadgetZero();
 
@@ -85,8 +92,13 @@ private:
     Endpoint *Find(uint8_t address);
     void Pump(std::vector<Completion> &out);
     bool Serve(Endpoint &ep, Pending &p, std::vector<Completion> &out);
+    // Whether the device and the bus can move the transfer now (charging the bus if so).
+    bool Ready(Endpoint &ep, const Pending &p, Clock::time_point now);
     void FailAll(Endpoint &ep, IOReturn status, std::vector<Completion> &out);
     void FailControl(IOReturn status, std::vector<Completion> &out);
+    // High speed: whether the bus has time for a transfer of this many packets now; if not, when
+    // it will (in starvedUntil). Refills the budget from the time elapsed.
+    bool Afford(uint32_t packets, Clock::time_point now);
     // The answer of the device to a control request, with the lock held.
     IOReturn Answer(const ControlRequest &request, uint16_t *bytesTransferred);
     static void Run(const std::vector<Completion> &completions);
@@ -101,6 +113,10 @@ private:
     int pattern = 1;
     std::vector<Endpoint> endpoints;
     std::deque<ControlRequest> control;          // endpoint 0, a FIFO like the others
+    Bus bus_ = Bus::HighSpeed;
+    double packets = 0;                          // high speed: packets the bus may still move
+    Clock::time_point packetsAt;                 // ...as of this microframe boundary
+    Clock::time_point starvedUntil = Clock::time_point::max();
     uint32_t controlUnanswered = 0;
     std::deque<std::vector<uint8_t>> loopback;   // OUT transfers waiting to be read back
     std::vector<uint8_t> controlBuffer;

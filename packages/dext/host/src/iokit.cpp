@@ -1028,6 +1028,18 @@ void DextioHostGadgetInjectBabble(uint8_t address)
     TheWorld().gadget.InjectBabble(address);
 }
 
+void DextioHostGadgetSetBus(int bus)
+{
+    TheWorld().gadget.SetBus(bus == kDextioGadgetBusUnthrottled ? VirtualGadgetZero::Bus::Unthrottled
+                                                                : VirtualGadgetZero::Bus::HighSpeed);
+}
+
+int DextioHostGadgetBus(void)
+{
+    return TheWorld().gadget.CurrentBus() == VirtualGadgetZero::Bus::Unthrottled ? kDextioGadgetBusUnthrottled
+                                                                                   : kDextioGadgetBusHighSpeed;
+}
+
 void DextioHostGadgetInjectControlTimeout(uint32_t count)
 {
     TheWorld().gadget.InjectControlTimeout(count);

@@ -64,6 +64,11 @@ function ioReturnOf(error: unknown): number | undefined {
 
 class DextBackend implements Backend {
   readonly name = 'dext';
+
+  get description(): string {
+    const host = (this.native as { host?: { gadgetBus?: () => string } }).host;
+    return host?.gadgetBus ? `the host runtime's virtual gadget zero, ${host.gadgetBus()} bus` : 'the installed dext';
+  }
   #open: DextDevice | null = null;
   /** The device seen last (listed or opened): what a detach reports. */
   #lastKnown: BackendDeviceInfo | null = null;

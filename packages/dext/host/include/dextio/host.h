@@ -44,6 +44,17 @@ void DextioHostGadgetInjectStall(uint8_t address);
 void DextioHostGadgetInjectTimeout(uint8_t address, uint32_t count);
 /* The next IN transfer on the endpoint ends in babble (kIOReturnOverrun). */
 void DextioHostGadgetInjectBabble(uint8_t address);
+/* How the virtual bus paces transfers. High speed (the default): USB 2.0 bulk timing, at most 13
+ * packets of 512 bytes per 125 us microframe shared by the endpoints (53.248 MB/s), completions
+ * reported at the end of their microframe. Unthrottled: the device answers at once, so what is
+ * measured is the software. The environment variable DEXTIO_GADGET_BUS=unthrottled chooses it at
+ * start. */
+enum {
+    kDextioGadgetBusHighSpeed = 0,
+    kDextioGadgetBusUnthrottled = 1,
+};
+void DextioHostGadgetSetBus(int bus);
+int DextioHostGadgetBus(void);
 /* The next count control requests get no answer from the device: they complete only by their
  * timeout or by an abort. */
 void DextioHostGadgetInjectControlTimeout(uint32_t count);
