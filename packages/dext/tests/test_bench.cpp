@@ -1,6 +1,8 @@
 // Throughput and IPC messages per transfer over the virtual gadget, the way the addon streams:
 // N transfers in flight, every doorbell drains all that completed, each is resubmitted at once.
 // The figures measure the host runtime and the dext's bookkeeping, not a USB bus.
+#include <sys/resource.h>
+
 #include <chrono>
 #include <functional>
 #include <vector>
@@ -23,6 +25,8 @@ void Stream(const char *what, uint8_t pipe, uint32_t length, uint32_t inFlight, 
     uint64_t submitted = 0;
     uint64_t completed = 0;
     uint64_t bytes = 0;
+    struct rusage before;
+    getrusage(RUSAGE_SELF, &before);
     auto start = std::chrono::steady_clock::now();
     for (; submitted < inFlight; submitted++) {
         CHECK_EQ(submit(submitted), kIOReturnSuccess);
@@ -49,11 +53,19 @@ void Stream(const char *what, uint8_t pipe, uint32_t length, uint32_t inFlight, 
         }
     }
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    struct rusage after;
+    getrusage(RUSAGE_SELF, &after);
+    // Hand-offs between threads cost context switches; the process's count does not depend on how
+    // busy the machine is the way throughput does.
+    double switches = static_cast<double>((after.ru_nvcsw - before.ru_nvcsw) + (after.ru_nivcsw - before.ru_nivcsw));
+    double cpu = (after.ru_utime.tv_sec - before.ru_utime.tv_sec + after.ru_stime.tv_sec - before.ru_stime.tv_sec) * 1e6 +
+                 (after.ru_utime.tv_usec - before.ru_utime.tv_usec + after.ru_stime.tv_usec - before.ru_stime.tv_usec);
     uint64_t doorbells = client.Ring()->header.doorbellCount;
-    printf("    %s, %s bus: %llu x %u B, %u in flight: %.0f transfers/s, %.1f MB/s, %.3f IPC messages per transfer\n",
+    printf("    %s, %s bus: %llu x %u B, %u in flight: %.0f transfers/s, %.1f MB/s, %.3f IPC messages, %.1f context "
+           "switches, %.1f us CPU per transfer\n",
            what, DextioHostGadgetBus() == kDextioGadgetBusUnthrottled ? "unthrottled" : "high-speed",
            static_cast<unsigned long long>(total), length, inFlight, completed / seconds, bytes / seconds / 1e6,
-           static_cast<double>(doorbells) / completed);
+           static_cast<double>(doorbells) / completed, switches / completed, cpu / completed);
 }
 
 // Both bus models, the default last.
