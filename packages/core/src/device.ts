@@ -17,7 +17,7 @@ import type {
 import { ClosedError, DisconnectedError, errorForStatus } from './errors.js';
 import { Pipe } from './pipe.js';
 import type { ControlInResult, ControlOutResult, TransferStatus } from './results.js';
-import { checkBytes, checkInteger, checkOptions, checkSetup } from './validate.js';
+import { checkBytes, checkInteger, checkOptions, checkSetup, checkTimeout } from './validate.js';
 
 /** Options of a control transfer. */
 export interface ControlOptions {
@@ -213,7 +213,8 @@ export class Device {
    * @returns a cold Observable of one {@link ControlInResult}; a stall is `status: 'stall'`.
    *   It errors with `TimeoutError` (after {@link CONTROL_TIMEOUT_DEFAULT} ms unless
    *   `options.timeout` says otherwise), `DisconnectedError` or `AbortedError`.
-   * @throws TypeError / RangeError for a bad setup or length; {@link ClosedError} after close.
+   * @throws TypeError / RangeError for a bad setup, length or `options.timeout` (1 to
+   *   {@link CONTROL_TIMEOUT_MAX}); {@link ClosedError} after close.
    * @example
    * ```ts
    * const setup = { requestType: 'vendor', recipient: 'device', request: 0x5c, value: 0, index: 0 } as const;
@@ -230,7 +231,7 @@ export class Device {
    * A control OUT transfer on endpoint 0 with an optional payload of up to 65535 bytes (at most {@link Device.controlLengthMax}).
    *
    * @returns a cold Observable of one {@link ControlOutResult}; it errors as {@link Device.controlIn} does.
-   * @throws TypeError / RangeError for a bad setup or data; {@link ClosedError} after close.
+   * @throws TypeError / RangeError for a bad setup, data or `options.timeout`; {@link ClosedError} after close.
    */
   controlOut(
     setup: ControlSetup,
@@ -322,7 +323,7 @@ export class Device {
   ): Observable<T> {
     this.#assertOpen(direction === 'in' ? 'controlIn' : 'controlOut');
     const given = checkOptions<ControlOptions>('options', options, ['timeout']).timeout;
-    const timeout = given === undefined ? CONTROL_TIMEOUT_DEFAULT : checkInteger('timeout', given, 1, CONTROL_TIMEOUT_MAX);
+    const timeout = checkTimeout(given, CONTROL_TIMEOUT_DEFAULT, 1, CONTROL_TIMEOUT_MAX);
     return new Observable<T>((subscriber) => {
       if (this.#state === 'disconnected') {
         subscriber.error(new DisconnectedError('the device is disconnected'));

@@ -17,6 +17,10 @@ describe('argument checks', function () {
     expect(checkTimeout(undefined, 5000)).to.equal(5000);
     expect(checkTimeout(0, 5000)).to.equal(0);
     expect(() => checkTimeout(-5, 0)).to.throw(RangeError);
+    // A control transfer's range: a request always ends.
+    expect(checkTimeout(undefined, 5000, 1, 30000)).to.equal(5000);
+    expect(() => checkTimeout(0, 5000, 1, 30000)).to.throw(RangeError, /timeout must be from 1 to 30000, not 0/);
+    expect(() => checkTimeout(30001, 5000, 1, 30000)).to.throw(RangeError);
   });
 
   it('views any ArrayBufferView or ArrayBuffer as bytes without copying', function () {

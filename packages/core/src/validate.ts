@@ -22,10 +22,14 @@ export function checkLength(name: string, value: unknown, min = 0): number {
   return checkInteger(name, value, min, TRANSFER_LENGTH_MAX);
 }
 
-/** A timeout in milliseconds; 0 waits forever. */
-export function checkTimeout(value: unknown, fallback: number): number {
+/**
+ * A timeout in milliseconds: `fallback` when absent, else an integer from `min` to `max`. Transfers
+ * take 0 (waits forever) to 2^31-1; control transfers 1 to `CONTROL_TIMEOUT_MAX`, since a control
+ * request always ends.
+ */
+export function checkTimeout(value: unknown, fallback: number, min = 0, max = 0x7fffffff): number {
   if (value === undefined) return fallback;
-  return checkInteger('timeout', value, 0, 0x7fffffff);
+  return checkInteger('timeout', value, min, max);
 }
 
 export function checkBytes(name: string, value: unknown): Uint8Array {

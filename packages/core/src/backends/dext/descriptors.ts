@@ -2,9 +2,12 @@
  * The device's own descriptors, as the dext reads them (`CopyDeviceDescriptor`,
  * `CopyConfigurationDescriptor`), parsed into WebUSB's shapes.
  *
- * The bytes come from a device and are not trusted: a descriptor whose length is too short or
- * runs past the end is skipped, parsing stops at the end of the data, and descriptors other than
- * interfaces and endpoints (class-specific ones, interface associations) are passed over.
+ * The bytes come from a device and are not trusted, and nothing here throws on them: a descriptor
+ * whose bLength is below 2 or that runs past wTotalLength (or the bytes read) ends the walk, a
+ * too-short interface or endpoint descriptor is passed over, and so are descriptors other than
+ * interfaces and endpoints (class-specific ones, interface associations, SuperSpeed companions).
+ * A device or configuration descriptor that is not one at all parses as `undefined`: the caller
+ * turns that into a `UsbError`.
  *
  * @internal
  * @module
@@ -18,7 +21,6 @@ import type {
   EndpointType,
   InterfaceDescriptor,
 } from '../../descriptors.js';
-import { UsbError } from '../../errors.js';
 
 const DEVICE = 1;
 const CONFIGURATION = 2;
@@ -36,10 +38,13 @@ interface Entry {
   readonly bytes: Uint8Array;
 }
 
-/** The descriptors of a configuration after its own header, each whole, in order. */
-function* entries(configuration: Uint8Array): Generator<Entry> {
-  const total = Math.min(configuration.length, configuration[0]! >= 4 ? configuration[2]! | (configuration[3]! << 8) : 0);
-  let offset = configuration[0] ?? 0;
+/**
+ * The descriptors of a configuration after its own header, each whole, in order. A bLength below 2
+ * cannot be stepped over, and one that runs past the end leaves nothing after it: either ends the
+ * walk.
+ */
+function* entries(configuration: Uint8Array, total: number): Generator<Entry> {
+  let offset = configuration[0]!;
   while (offset + 2 <= total) {
     const length = configuration[offset]!;
     if (length < 2 || offset + length > total) return;
@@ -61,15 +66,27 @@ function endpoint(bytes: Uint8Array): EndpointDescriptor | undefined {
   };
 }
 
-/** Configuration descriptor bytes (whole, as `wTotalLength` says) in WebUSB's shape. */
-export function parseConfiguration(bytes: Uint8Array): ConfigurationDescriptor {
-  if (bytes.length < 9 || bytes[1] !== CONFIGURATION || bytes[0]! < 9) {
-    throw new UsbError(`the device's configuration descriptor is malformed (${bytes.length} bytes)`);
-  }
-  const interfaces = new Map<number, AlternateDescriptor[]>();
-  let current: { alternateSetting: number; interfaceClass: number; interfaceSubclass: number; interfaceProtocol: number; endpoints: EndpointDescriptor[] } | undefined;
-  for (const { type, bytes: entry } of entries(bytes)) {
-    if (type === INTERFACE && entry.length >= 9) {
+/** An alternate setting while its endpoints are being read. */
+interface Alternate extends AlternateDescriptor {
+  readonly endpoints: EndpointDescriptor[];
+}
+
+/**
+ * Configuration descriptor bytes (whole, as `wTotalLength` says) in WebUSB's shape: interfaces
+ * grouped by bInterfaceNumber, each with every alternate setting, in order of number. `undefined`
+ * when the bytes do not start with a configuration descriptor.
+ */
+export function parseConfiguration(bytes: Uint8Array): ConfigurationDescriptor | undefined {
+  if (bytes.length < 9 || bytes[0]! < 9 || bytes[1] !== CONFIGURATION) return undefined;
+  const total = Math.min(bytes.length, bytes[2]! | (bytes[3]! << 8));
+  const interfaces = new Map<number, Alternate[]>();
+  let current: Alternate | undefined;
+  for (const { type, bytes: entry } of entries(bytes, total)) {
+    if (type === INTERFACE) {
+      // A too-short interface descriptor is passed over, and so are the endpoints that follow it:
+      // they are not the previous interface's.
+      current = undefined;
+      if (entry.length < 9) continue;
       current = { alternateSetting: entry[3]!, interfaceClass: entry[5]!, interfaceSubclass: entry[6]!, interfaceProtocol: entry[7]!, endpoints: [] };
       const alternates = interfaces.get(entry[2]!) ?? [];
       alternates.push(current);
@@ -86,12 +103,17 @@ export function parseConfiguration(bytes: Uint8Array): ConfigurationDescriptor {
   return { configurationValue: bytes[5]!, interfaces: list.sort((a, b) => a.interfaceNumber - b.interfaceNumber) };
 }
 
-/** Device descriptor bytes and the device's configurations in WebUSB's shape. */
-export function parseDevice(bytes: Uint8Array, configurations: readonly ConfigurationDescriptor[], strings: DeviceStrings = {}): DeviceDescriptor {
-  if (bytes.length < 18 || bytes[0]! < 18 || bytes[1] !== DEVICE) {
-    throw new UsbError(`the device's device descriptor is malformed (${bytes.length} bytes)`);
-  }
-  // As the libusb backend reads them: the high byte, then the high nibble of the low byte.
+/**
+ * Device descriptor bytes and the device's configurations in WebUSB's shape. `undefined` when the
+ * bytes are not a device descriptor (fewer than 18, or another type).
+ */
+export function parseDevice(
+  bytes: Uint8Array,
+  configurations: readonly ConfigurationDescriptor[],
+  strings: DeviceStrings = {},
+): DeviceDescriptor | undefined {
+  if (bytes.length < 18 || bytes[0]! < 18 || bytes[1] !== DEVICE) return undefined;
+  // BCD, as the libusb backend and WebUSB read them: the high byte, then the high nibble of the low byte.
   return {
     usbVersionMajor: bytes[3]!,
     usbVersionMinor: bytes[2]! >> 4,
@@ -107,13 +129,18 @@ export function parseDevice(bytes: Uint8Array, configurations: readonly Configur
   };
 }
 
+/** The strings that are there, without a field for each one that is not (`undefined`). */
+export function deviceStrings(strings: { readonly [K in keyof DeviceStrings]-?: string | undefined }): DeviceStrings {
+  return Object.fromEntries(Object.entries(strings).filter(([, text]) => text !== undefined)) as DeviceStrings;
+}
+
 /** The strings the IORegistry shows for a service, in the descriptor's fields. */
 export function registryStrings(service: ServiceInfo | undefined): DeviceStrings {
-  return {
-    ...(service?.manufacturerName === undefined ? {} : { manufacturerName: service.manufacturerName }),
-    ...(service?.productName === undefined ? {} : { productName: service.productName }),
-    ...(service?.serialNumber === undefined ? {} : { serialNumber: service.serialNumber }),
-  };
+  return deviceStrings({
+    manufacturerName: service?.manufacturerName,
+    productName: service?.productName,
+    serialNumber: service?.serialNumber,
+  });
 }
 
 /** What the registry shows of a device nobody opened: ids and strings, no configurations. */

@@ -10,7 +10,7 @@ import type { Connection, DeviceInfo, PipeInfo } from '@dextio/native';
 import type { BackendDevice, BackendPipe, ControlCompletion } from '../../backend.js';
 import type { ConfigurationDescriptor, ControlSetup, DeviceDescriptor, Direction } from '../../descriptors.js';
 import { DisconnectedError, errorForStatus, UsbError } from '../../errors.js';
-import { type DeviceStrings, parseConfiguration, parseDevice } from './descriptors.js';
+import { deviceStrings, parseConfiguration, parseDevice } from './descriptors.js';
 import { DextPipe, type PipeHost } from './pipe.js';
 import { callError, completionStatus, IOReturn, ioReturnText } from './status.js';
 
@@ -24,27 +24,40 @@ const LANGUAGE_US_ENGLISH = 0x0409;
 
 type Route = (ioReturn: number, bytes: number) => void;
 
-/** The device descriptor and every configuration, as the dext read them from the device. */
-export function readDescriptors(connection: Connection): { device: Uint8Array; configurations: ConfigurationDescriptor[] } {
-  const device = connection.deviceDescriptor();
-  parseDevice(device, []); // a malformed one is refused here, at open
+/**
+ * The device descriptor and every configuration (0 to bNumConfigurations - 1), as the dext read
+ * them from the device, without strings. A device whose device or configuration descriptor is not
+ * one at all is refused with a `UsbError`; anything less wrong parses as far as it makes sense.
+ */
+export function readDescriptors(connection: Connection): { bytes: Uint8Array; descriptor: DeviceDescriptor } {
+  const bytes = connection.deviceDescriptor();
   const configurations: ConfigurationDescriptor[] = [];
-  for (let index = 0; index < device[17]!; index++) {
-    configurations.push(parseConfiguration(connection.configurationDescriptor(index)));
+  const count = bytes.length >= 18 ? bytes[17]! : 0;
+  for (let index = 0; index < count; index++) {
+    const configuration = parseConfiguration(connection.configurationDescriptor(index));
+    if (!configuration) throw new UsbError(`the device's configuration descriptor ${index} is malformed`);
+    configurations.push(configuration);
   }
-  return { device, configurations };
+  const descriptor = parseDevice(bytes, configurations);
+  if (!descriptor) throw new UsbError(`the device's device descriptor is malformed (${bytes.length} bytes)`);
+  return { bytes, descriptor };
 }
+
+/** Where a device descriptor has its string indices: iManufacturer, iProduct, iSerialNumber. */
+const I_MANUFACTURER = 14;
+const I_PRODUCT = 15;
+const I_SERIAL_NUMBER = 16;
 
 export class DextDevice implements BackendDevice, PipeHost {
   #gone = false;
   #closed = false;
   #tag = 0;
   #info: DeviceInfo;
-  #strings: DeviceStrings = {};
   #pipeInfo: PipeInfo[];
-  /** The device descriptor's bytes and every configuration, read once at open. */
+  /** The device's own descriptors, read once at open; the strings join them in `readStrings`. */
+  #descriptor: DeviceDescriptor;
+  /** The device descriptor as the device sent it: where the string indices are. */
   readonly #deviceBytes: Uint8Array;
-  readonly #configurations: readonly ConfigurationDescriptor[];
   readonly #routes = new Map<number, Route>();
   readonly #pipes = new Set<DextPipe>();
   readonly #disconnectListeners = new Set<() => void>();
@@ -53,6 +66,10 @@ export class DextDevice implements BackendDevice, PipeHost {
   readonly #stopWatching: () => void;
 
   /**
+   * Reads the device through `connection`; throws (a `UsbError` for malformed descriptors, the
+   * addon's error for a failed call) before it starts anything, so the caller only has the
+   * connection to close.
+   *
    * @param watchRemoval - starts a watch that calls its argument when the dext's service
    *   terminates, and returns a function that stops it: the device notices an unplug even while
    *   it is idle and nobody subscribed to hotplug.
@@ -65,14 +82,12 @@ export class DextDevice implements BackendDevice, PipeHost {
     watchRemoval: (removed: () => void) => () => void,
     private readonly descriptorTransfersMax: number,
   ) {
+    this.#info = connection.deviceInfo();
+    this.#pipeInfo = connection.pipes();
+    ({ bytes: this.#deviceBytes, descriptor: this.#descriptor } = readDescriptors(connection));
     this.#stopWatching = watchRemoval(() => {
       if (!this.#closed && !this.#present()) this.lost();
     });
-    this.#info = connection.deviceInfo();
-    this.#pipeInfo = connection.pipes();
-    const read = readDescriptors(connection);
-    this.#deviceBytes = read.device;
-    this.#configurations = read.configurations;
   }
 
   get info(): DeviceInfo {
@@ -80,7 +95,7 @@ export class DextDevice implements BackendDevice, PipeHost {
   }
 
   get descriptor(): DeviceDescriptor {
-    return parseDevice(this.#deviceBytes, this.#configurations, this.#strings);
+    return this.#descriptor;
   }
 
   /** The dext drives the one interface it was matched on. */
@@ -93,17 +108,17 @@ export class DextDevice implements BackendDevice, PipeHost {
    * A device without them (or one that stalls the request) still opens; the fields stay absent.
    */
   async readStrings(): Promise<void> {
-    const DEVICE_DESCRIPTOR = 0x01;
-    const setup: ControlSetup = { requestType: 'standard', recipient: 'device', request: GET_DESCRIPTOR, value: DEVICE_DESCRIPTOR << 8, index: 0 };
-    const device = await this.control('in', setup, 18, 1000);
-    if (device.status !== 'ok' || device.data.length < 18) return;
-    const read = (index: number) => (index === 0 ? Promise.resolve(undefined) : this.getString(index).catch(() => undefined));
-    const [manufacturerName, productName, serialNumber] = await Promise.all([14, 15, 16].map((i) => read(device.data[i]!)));
-    this.#strings = {
-      ...(manufacturerName === undefined ? {} : { manufacturerName }),
-      ...(productName === undefined ? {} : { productName }),
-      ...(serialNumber === undefined ? {} : { serialNumber }),
+    const read = (offset: number) => {
+      const index = this.#deviceBytes[offset]!;
+      return index === 0 ? undefined : this.getString(index).catch(() => undefined);
     };
+    const [manufacturerName, productName, serialNumber] = await Promise.all([
+      read(I_MANUFACTURER),
+      read(I_PRODUCT),
+      read(I_SERIAL_NUMBER),
+    ]);
+    const { configurations, ...device } = this.#descriptor;
+    this.#descriptor = { ...device, ...deviceStrings({ manufacturerName, productName, serialNumber }), configurations };
   }
 
   get configurationValue(): number | null {
@@ -220,8 +235,9 @@ export class DextDevice implements BackendDevice, PipeHost {
     let result;
     try {
       result = await this.connection.control(bmRequestType, setup.request, setup.value, setup.index, payload, timeout);
-    } catch {
-      // The connection closed under the call.
+    } catch (error) {
+      // The connection closed under the call; anything else (a RangeError) is a bug to surface.
+      if (this.connection.isOpen) throw error;
       return { status: this.#gone ? 'disconnected' : 'aborted', data: empty, bytes: 0 };
     }
     let status = completionStatus(result.status);

@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 import { expect } from 'chai';
 import { firstValueFrom } from 'rxjs';
 import type { Backend } from '../../backend.js';
+import { CONTROL_TIMEOUT_DEFAULT, CONTROL_TIMEOUT_MAX } from '../../device.js';
 import { AbortedError, TimeoutError } from '../../errors.js';
 import type { Pipe } from '../../pipe.js';
 import { Usb } from '../../usb.js';
@@ -51,6 +52,30 @@ describe('the dext backend on Loopback (host runtime)', function () {
     } finally {
       await device.close();
     }
+  });
+
+  it('lists a device another client holds with the registry\'s ids and strings, and no configurations', async function () {
+    const holder = await new Usb(backend!).open({ vendorId: 0x0525, productId: 0xa4a0 });
+    try {
+      const [listed] = await new Usb(await dext()).list();
+      expect(listed!.busy).to.equal(true);
+      expect(listed!.descriptor).to.deep.include({
+        vendorId: 0x0525,
+        productId: 0xa4a0,
+        manufacturerName: 'dextio',
+        productName: 'Gadget Zero (virtual)',
+        serialNumber: 'dextio-virtual-0001',
+        configurations: [],
+      });
+    } finally {
+      await holder.close();
+    }
+  });
+
+  it('gives the dext control timeouts it takes: core\'s default is the dext\'s, its maximum the dext\'s bound', function () {
+    const { limits } = createRequire(import.meta.url)('@dextio/native') as { limits: { controlTimeoutDefaultMs: number; controlTimeoutMaxMs: number } };
+    expect(CONTROL_TIMEOUT_DEFAULT).to.equal(limits.controlTimeoutDefaultMs);
+    expect(CONTROL_TIMEOUT_MAX).to.be.at.most(limits.controlTimeoutMaxMs);
   });
 
   it('opens again at once after a close: the close waits for the dext to stop', async function () {

@@ -22,7 +22,7 @@
 import type * as Native from '@dextio/native';
 import type { Backend, BackendDevice, BackendDeviceInfo, BackendHotplugEvent } from '../../backend.js';
 import { AccessError, DisconnectedError, UsbError } from '../../errors.js';
-import { deviceId, parseDevice, registryDescriptor, registryStrings } from './descriptors.js';
+import { deviceId, registryDescriptor, registryStrings } from './descriptors.js';
 import { DextDevice, readDescriptors } from './device.js';
 import { callError, IOReturn } from './status.js';
 
@@ -91,9 +91,8 @@ class DextBackend implements Backend {
     }
     try {
       const info = probe.deviceInfo();
-      const { device, configurations } = readDescriptors(probe);
       const service = this.native.services().find((s) => deviceId(s) === deviceId(info));
-      const descriptor = parseDevice(device, configurations, registryStrings(service));
+      const descriptor = { ...readDescriptors(probe).descriptor, ...registryStrings(service) };
       return [(this.#lastKnown = { id: deviceId(info), descriptor, busy: false })];
     } finally {
       await probe.close();
@@ -144,14 +143,21 @@ class DextBackend implements Backend {
       monitor.start();
       return () => monitor.stop();
     };
-    device = new DextDevice(
-      connection,
-      (closed) => {
-        if (this.#open === closed) this.#open = null;
-      },
-      watchRemoval,
-      this.native.limits.maxDescriptorTransfers,
-    );
+    try {
+      device = new DextDevice(
+        connection,
+        (closed) => {
+          if (this.#open === closed) this.#open = null;
+        },
+        watchRemoval,
+        this.native.limits.maxDescriptorTransfers,
+      );
+    } catch (error) {
+      // Malformed descriptors, or the device went away meanwhile: nothing but the connection to undo.
+      await connection.close();
+      const ioReturn = ioReturnOf(error);
+      throw ioReturn === undefined ? error : callError('read the device', ioReturn);
+    }
     if (deviceId(device.info) !== id) {
       await device.close();
       throw new DisconnectedError(`device ${id} is not attached`);
