@@ -73,6 +73,8 @@ export interface Counters {
   leases: number;
   /** Doorbell callbacks received (one IPC message each). */
   doorbells: number;
+  /** Kicks sent for the submission ring (one IPC message each). */
+  kicks: number;
   /** Completions drained from the ring. */
   completions: number;
   /** The ring header's own count of doorbells (while open). */
@@ -136,8 +138,11 @@ export declare class Connection {
    */
   revokeLease(view: Uint8Array): void;
   /**
-   * Mapped path. Returns the submission's IOReturn; on 0, one completion with `tag` follows. A tag
-   * in use by a transfer in flight (either path) is a `RangeError`.
+   * Mapped path: queues the transfer in the submission ring, which the dext takes after its next
+   * completion or when kicked; the addon kicks, at most once per JavaScript job, only if the dext
+   * has not taken what was queued. Returns 0 (queued: one completion with `tag` follows, also if
+   * the dext refuses it) or kIOReturnNoResources (the ring is full). A tag in use by a transfer in
+   * flight (either path) is a `RangeError`.
    */
   submitSlot(pipe: number, slot: number, length: number, timeout: number, tag: number): number;
   /**

@@ -75,6 +75,9 @@ struct DextioTransferReference {
 
 constexpr uint32_t kSlotTransferCount = kDextioMaxPipes * kDextioSlotsPerPipe;
 
+// CheckSubmission without a tag to check: only whether a completion would fit.
+constexpr uint64_t kNoTag = UINT64_MAX;
+
 // The tags of the transfers in flight, so that no two share one: the app routes completions by tag.
 // Open addressing with linear probing; twice as many entries as transfers can be in flight.
 constexpr uint32_t kTagSetCapacity = 2 * (kSlotTransferCount + kDextioMaxDescriptorTransfers);
@@ -172,6 +175,14 @@ struct DextioUserClient_IVars {
     uint32_t doorbells;
     uint64_t completions;
 
+    // The submission ring, which the app writes: the dext copies each entry out before it looks at
+    // it, and keeps how far it has taken in an ivar.
+    IOBufferMemoryDescriptor *submissionRing;
+    IOMemoryMap *submissionMap;
+    DextioSubmissionRing *submissions;
+    uint32_t submissionsTaken;
+    uint32_t kicks;
+
     // Control: data stages of up to kDextioSlotCapacity bytes pass through this buffer (mapped
     // read-only into the app); one request at a time.
     IOBufferMemoryDescriptor *controlBuffer;
@@ -193,8 +204,8 @@ static const IOUserClientMethodDispatch sMethods[kDextioSelectorCount] = {
     { &DextioUserClient::sGetDeviceInfo, false, 0, 0, kDextioDeviceInfoScalarCount, 0 },
     // kDextioSelectorGetPipes
     { &DextioUserClient::sGetPipes, false, 0, 0, 1, kIOUserClientVariableStructureSize },
-    // kDextioSelectorSubmitSlot
-    { &DextioUserClient::sSubmitSlot, false, kDextioSubmitSlotScalarCount, 0, 0, 0 },
+    // kDextioSelectorKick
+    { &DextioUserClient::sKick, false, 0, 0, 0, 0 },
     // kDextioSelectorSubmitDescriptor: input or output structure, depending on the pipe
     { &DextioUserClient::sSubmitDescriptor, false, kDextioSubmitDescriptorScalarCount,
       kIOUserClientVariableStructureSize, 0, kIOUserClientVariableStructureSize },
@@ -277,6 +288,15 @@ kern_return_t IMPL(DextioUserClient, Start)
     if (ret == kIOReturnSuccess) {
         ivars->consumer = reinterpret_cast<DextioCompletionConsumer *>(ivars->consumerMap->GetAddress());
         memset(ivars->consumer, 0, sizeof(*ivars->consumer));
+        ret = IOBufferMemoryDescriptor::Create(kIOMemoryDirectionInOut, DEXTIO_SUBMISSION_RING_SIZE, 0,
+                                               &ivars->submissionRing);
+    }
+    if (ret == kIOReturnSuccess) {
+        ret = ivars->submissionRing->CreateMapping(0, 0, 0, 0, 0, &ivars->submissionMap);
+    }
+    if (ret == kIOReturnSuccess) {
+        ivars->submissions = reinterpret_cast<DextioSubmissionRing *>(ivars->submissionMap->GetAddress());
+        memset(ivars->submissions, 0, sizeof(*ivars->submissions));
         // Data stages that travel by value; larger ones bring their own descriptor.
         ret = ivars->interface->CreateIOBuffer(kIOMemoryDirectionInOut, kDextioSlotCapacity, &ivars->controlBuffer);
     }
@@ -387,6 +407,9 @@ void DextioUserClient::ReleaseResources()
     ivars->consumer = NULL;
     OSSafeReleaseNULL(ivars->consumerMap);
     OSSafeReleaseNULL(ivars->consumerPage);
+    ivars->submissions = NULL;
+    OSSafeReleaseNULL(ivars->submissionMap);
+    OSSafeReleaseNULL(ivars->submissionRing);
     ivars->controlAddress = NULL;
     OSSafeReleaseNULL(ivars->controlMap);
     OSSafeReleaseNULL(ivars->controlBuffer);
@@ -420,9 +443,9 @@ kern_return_t DextioUserClient::sGetPipes(OSObject *target, void *, IOUserClient
     return static_cast<DextioUserClient *>(target)->GetPipes(arguments);
 }
 
-kern_return_t DextioUserClient::sSubmitSlot(OSObject *target, void *, IOUserClientMethodArguments *arguments)
+kern_return_t DextioUserClient::sKick(OSObject *target, void *, IOUserClientMethodArguments *arguments)
 {
-    return static_cast<DextioUserClient *>(target)->SubmitSlot(arguments);
+    return static_cast<DextioUserClient *>(target)->Kick(arguments);
 }
 
 kern_return_t DextioUserClient::sSubmitDescriptor(OSObject *target, void *, IOUserClientMethodArguments *arguments)
@@ -619,9 +642,6 @@ kern_return_t DextioUserClient::CheckSubmission(uint64_t tag)
     if (ivars->notification == NULL) {
         return kIOReturnNotReady;
     }
-    if (ivars->tags.Contains(tag)) {
-        return kIOReturnBusy;
-    }
     // Every transfer in flight owns a ring entry in advance, so a completion never overwrites one
     // the app has not read. The consumer index comes from the app: never trust it further.
     uint32_t consumer = __atomic_load_n(&ivars->consumer->consumerIndex, __ATOMIC_SEQ_CST);
@@ -632,6 +652,9 @@ kern_return_t DextioUserClient::CheckSubmission(uint64_t tag)
     if (used + ivars->inFlight >= kDextioCompletionRingCapacity) {
         return kIOReturnNoResources;
     }
+    if (tag != kNoTag && ivars->tags.Contains(tag)) {
+        return kIOReturnBusy;
+    }
     return kIOReturnSuccess;
 }
 
@@ -641,41 +664,78 @@ void DextioUserClient::Submitted(uint64_t tag)
     ivars->inFlight++;
 }
 
-kern_return_t DextioUserClient::SubmitSlot(IOUserClientMethodArguments *arguments)
+kern_return_t DextioUserClient::Kick(IOUserClientMethodArguments *)
 {
-    const uint64_t *in = arguments->scalarInput;
-    int index = PipeIndex(in[kDextioSubmitSlotPipe]);
+    if (ivars->notification == NULL) {
+        return kIOReturnNotReady;
+    }
+    ivars->kicks++;
+    __atomic_store_n(&ivars->ringAddress->header.kickCount, ivars->kicks, __ATOMIC_RELAXED);
+    TakeSubmissions();
+    return kIOReturnSuccess;
+}
+
+void DextioUserClient::TakeSubmissions()
+{
+    if (ivars->stopping || ivars->notification == NULL || ivars->submissions == NULL) {
+        return;
+    }
+    uint32_t producer = __atomic_load_n(&ivars->submissions->producerIndex, __ATOMIC_SEQ_CST);
+    uint32_t taken = ivars->submissionsTaken;
+    // An index that runs ahead by more than the ring is the app's corruption: take nothing.
+    if (producer - taken > kDextioSubmissionRingCapacity) {
+        return;
+    }
+    while (taken != producer) {
+        // Room for the entry's completion first, whether it is refused now or completes later;
+        // without it the entry waits for a later pass (a corrupt consumer index stops everything).
+        if (CheckSubmission(kNoTag) != kIOReturnSuccess) {
+            break;
+        }
+        // Copied out once, before anything looks at it: the app may write the entry meanwhile.
+        DextioSubmission entry;
+        memcpy(&entry, &ivars->submissions->entries[taken % kDextioSubmissionRingCapacity], sizeof(entry));
+        taken++;
+        kern_return_t ret = SubmitSlot(&entry);
+        if (ret != kIOReturnSuccess) {
+            // Refused: it completes at once, with its tag (timestamp 0: it never reached the bus).
+            PostCompletion(entry.tag, ret, 0, 0);
+        }
+    }
+    ivars->submissionsTaken = taken;
+    __atomic_store_n(&ivars->ringAddress->header.submissionConsumerIndex, taken, __ATOMIC_SEQ_CST);
+}
+
+kern_return_t DextioUserClient::SubmitSlot(const void *submission)
+{
+    // Checked as strictly as a call's arguments: the entry comes from the app.
+    const DextioSubmission *entry = static_cast<const DextioSubmission *>(submission);
+    int index = PipeIndex(entry->pipe);
     if (index < 0 || ivars->pipes[index].pipe == NULL || ivars->pipes[index].slots[0] == NULL) {
         return kIOReturnBadArgument;
     }
     DextioPipe *pipe = &ivars->pipes[index];
-    uint64_t slot = in[kDextioSubmitSlotSlot];
-    uint64_t length = in[kDextioSubmitSlotLength];
-    uint64_t timeoutMs = in[kDextioSubmitSlotTimeoutMs];
-    uint64_t tag = in[kDextioSubmitSlotTag];
-    if (slot >= kDextioSlotsPerPipe || length > kDextioSlotCapacity || timeoutMs > UINT32_MAX) {
+    if (entry->slot >= kDextioSlotsPerPipe || entry->length > kDextioSlotCapacity) {
         return kIOReturnBadArgument;
     }
-    if (pipe->type == kIOUSBEndpointTypeInterrupt && timeoutMs != 0) {
+    if (pipe->type == kIOUSBEndpointTypeInterrupt && entry->timeoutMs != 0) {
         return kIOReturnBadArgument;
     }
-    DextioTransfer *transfer = &pipe->slotTransfers[slot];
+    DextioTransfer *transfer = &pipe->slotTransfers[entry->slot];
     if (transfer->busy) {
         return kIOReturnBusy;
     }
-    kern_return_t ret = CheckSubmission(tag);
+    kern_return_t ret = CheckSubmission(entry->tag);
     if (ret != kIOReturnSuccess) {
         return ret;
     }
-
-    ret = pipe->pipe->AsyncIO(pipe->slots[slot], static_cast<uint32_t>(length), transfer->completion,
-                              static_cast<uint32_t>(timeoutMs));
+    ret = pipe->pipe->AsyncIO(pipe->slots[entry->slot], entry->length, transfer->completion, entry->timeoutMs);
     if (ret != kIOReturnSuccess) {
         return ret;
     }
-    transfer->tag = tag;
+    transfer->tag = entry->tag;
     transfer->busy = true;
-    Submitted(tag);
+    Submitted(entry->tag);
     return kIOReturnSuccess;
 }
 
@@ -765,9 +825,14 @@ void IMPL(DextioUserClient, TransferComplete)
     ivars->inFlight--;
     PostCompletion(transfer->tag, status, actualByteCount, completionTimestamp);
 
-    if (ivars->stopping && ivars->inFlight == 0 && !ivars->controlBusy) {
-        FinishStop();
+    if (ivars->stopping) {
+        if (ivars->inFlight == 0 && !ivars->controlBusy) {
+            FinishStop();
+        }
+        return;
     }
+    // The dext is running for this connection anyway: take what the app queued meanwhile.
+    TakeSubmissions();
 }
 
 void DextioUserClient::PostCompletion(uint64_t tag, IOReturn status, uint32_t bytes, uint64_t timestamp)
@@ -1014,14 +1079,16 @@ kern_return_t DextioUserClient::PrepareSlots(uint8_t address)
 kern_return_t IMPL(DextioUserClient, CopyClientMemoryForType)
 {
     IOMemoryDescriptor *descriptor = NULL;
-    // What the app may write: its slots (IN ones too, harmlessly: the dext never reads them) and
-    // its consumer index. The ring and the control buffer are the dext's, so they are read-only.
+    // What the app may write: its slots (IN ones too, harmlessly: the dext never reads them), its
+    // consumer index and its submissions. The ring and the control buffer are the dext's, so they are read-only.
     uint64_t memoryOptions = 0;
     if (type == DextioMemoryTypeCompletionRing()) {
         descriptor = ivars->ring;
         memoryOptions = kIOUserClientMemoryReadOnly;
     } else if (type == DextioMemoryTypeCompletionConsumer()) {
         descriptor = ivars->consumerPage;
+    } else if (type == DextioMemoryTypeSubmissionRing()) {
+        descriptor = ivars->submissionRing;
     } else if (type == DextioMemoryTypeControl()) {
         descriptor = ivars->controlBuffer;
         memoryOptions = kIOUserClientMemoryReadOnly;

@@ -45,6 +45,11 @@ kern_return_t TestClient::Open(bool registerNotification)
                                    kIOMapAnywhere);
         if (ret == kIOReturnSuccess) {
             consumer = reinterpret_cast<DextioCompletionConsumer *>(address);
+            ret = IOConnectMapMemory64(connect, DextioMemoryTypeSubmissionRing(), mach_task_self(), &address, &size,
+                                       kIOMapAnywhere);
+        }
+        if (ret == kIOReturnSuccess) {
+            submissions = reinterpret_cast<DextioSubmissionRing *>(address);
         }
     }
     if (ret == kIOReturnSuccess && registerNotification) {
@@ -62,6 +67,7 @@ kern_return_t TestClient::CloseConnection()
         ring = nullptr;
         consumer = nullptr;
         controlBuffer = nullptr;
+        submissions = nullptr;
     }
     kern_return_t ret = kIOReturnSuccess;
     if (connect != IO_OBJECT_NULL) {
@@ -140,14 +146,69 @@ kern_return_t TestClient::CallAsync(uint32_t selector, const uint64_t *input, ui
 
 kern_return_t TestClient::SubmitSlot(uint8_t pipe, uint8_t slot, uint32_t length, uint32_t timeoutMs, uint64_t tag)
 {
-    uint64_t input[kDextioSubmitSlotScalarCount] = { pipe, slot, length, timeoutMs, tag };
-    return Call(kDextioSelectorSubmitSlot, input, kDextioSubmitSlotScalarCount);
+    DextioSubmission entry = {};
+    entry.tag = tag;
+    entry.length = length;
+    entry.timeoutMs = timeoutMs;
+    entry.pipe = pipe;
+    entry.slot = slot;
+    return Submit(entry);
+}
+
+kern_return_t TestClient::Submit(const DextioSubmission &entry)
+{
+    if (submissions == nullptr || ring == nullptr) {
+        return kIOReturnNotOpen;
+    }
+    if (!DextioSubmissionRingPush(submissions, ring, &entry)) {
+        return kIOReturnNoResources;
+    }
+    return Flush();
+}
+
+kern_return_t TestClient::Queue(uint8_t pipe, uint8_t slot, uint32_t length, uint32_t timeoutMs, uint64_t tag)
+{
+    DextioSubmission entry = {};
+    entry.tag = tag;
+    entry.length = length;
+    entry.timeoutMs = timeoutMs;
+    entry.pipe = pipe;
+    entry.slot = slot;
+    if (submissions == nullptr || ring == nullptr) {
+        return kIOReturnNotOpen;
+    }
+    return DextioSubmissionRingPush(submissions, ring, &entry) ? kIOReturnSuccess : kIOReturnNoResources;
+}
+
+kern_return_t TestClient::Flush()
+{
+    // The dext took everything already (it does after each completion): no message needed.
+    if (submissions == nullptr || ring == nullptr || !DextioSubmissionRingPending(submissions, ring)) {
+        return kIOReturnSuccess;
+    }
+    kicks++;
+    return Call(kDextioSelectorKick, nullptr, 0);
+}
+
+IOReturn TestClient::Refused(uint8_t pipe, uint8_t slot, uint32_t length, uint32_t timeoutMs, uint64_t tag)
+{
+    kern_return_t ret = SubmitSlot(pipe, slot, length, timeoutMs, tag);
+    if (ret != kIOReturnSuccess) {
+        return ret;
+    }
+    DextioCompletion completion;
+    if (!Wait(tag, &completion, 1000)) {
+        return kIOReturnTimeout;
+    }
+    return completion.status;
 }
 
 kern_return_t TestClient::SubmitDescriptor(uint8_t pipe, void *buffer, size_t length, uint32_t timeoutMs,
                                            uint64_t tag)
 {
     uint64_t input[kDextioSubmitDescriptorScalarCount] = { pipe, length, timeoutMs, tag };
+    // Order per pipe across both paths: what the ring holds reaches the dext first.
+    Flush();
     if (pipe & 0x80) {
         size_t size = length;
         return CallSync(kDextioSelectorSubmitDescriptor, input, kDextioSubmitDescriptorScalarCount, nullptr, 0, buffer,
@@ -278,6 +339,11 @@ void TestClient::Notification(void *refcon, IOReturn, void **args, uint32_t numA
         client->doorbells++;
         if (client->ring != nullptr) {
             DextioCompletionRingDrain(client->ring, client->consumer, &TestClient::Collect, client);
+            // Entries the dext left for want of room in the ring can go now.
+            if (client->submissions != nullptr && DextioSubmissionRingPending(client->submissions, client->ring)) {
+                client->kicks++;
+                IOConnectCallScalarMethod(client->connect, kDextioSelectorKick, nullptr, 0, nullptr, nullptr);
+            }
         }
     } else if (kind == kDextioNotificationStopped) {
         client->stopped = true;

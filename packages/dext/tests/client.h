@@ -7,6 +7,7 @@
 #include <dextio/abi.h>
 #include <dextio/host.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <map>
 #include <mutex>
@@ -39,7 +40,18 @@ public:
     const DextioCompletionRing *Ring() const { return ring; }
     DextioCompletionConsumer *Consumer() const { return consumer; }
 
+    // Queues a mapped-path transfer in the submission ring and kicks the dext if it is asleep: the
+    // result is the queueing's (kIOReturnNoResources when the ring is full) or the kick's. A refused
+    // entry completes in the completion ring with its IOReturn.
     kern_return_t SubmitSlot(uint8_t pipe, uint8_t slot, uint32_t length, uint32_t timeoutMs, uint64_t tag);
+    kern_return_t Submit(const DextioSubmission &entry);
+    // The two halves of Submit, for a client that queues several entries and then flushes once.
+    kern_return_t Queue(uint8_t pipe, uint8_t slot, uint32_t length, uint32_t timeoutMs, uint64_t tag);
+    kern_return_t Flush();
+    // Submits, and waits for the completion of a transfer the dext refuses: its status.
+    IOReturn Refused(uint8_t pipe, uint8_t slot, uint32_t length, uint32_t timeoutMs, uint64_t tag);
+    DextioSubmissionRing *Submissions() const { return submissions; }
+    uint64_t Kicks() const { return kicks.load(); }
     kern_return_t SubmitDescriptor(uint8_t pipe, void *buffer, size_t length, uint32_t timeoutMs, uint64_t tag);
     kern_return_t Call(uint32_t selector, const uint64_t *input, uint32_t inputCount, uint64_t *output = nullptr,
                        uint32_t *outputCount = nullptr);
@@ -86,6 +98,8 @@ private:
 
     const DextioCompletionRing *ring = nullptr;
     DextioCompletionConsumer *consumer = nullptr;
+    DextioSubmissionRing *submissions = nullptr;
+    std::atomic<uint64_t> kicks{0};
     const uint8_t *controlBuffer = nullptr;
     bool registered = false;
     std::map<uint32_t, uint8_t *> slots;

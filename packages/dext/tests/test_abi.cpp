@@ -38,6 +38,33 @@ TEST(abi_completion_ring_layout)
     CHECK(kDextioCompletionRingCapacity >= kDextioMaxPipes * kDextioSlotsPerPipe + kDextioMaxDescriptorTransfers);
     CHECK((kDextioCompletionRingCapacity & (kDextioCompletionRingCapacity - 1)) == 0);
     CHECK_EQ(sizeof(DextioPipeInfo), 8u);
+    // The submission ring: 24-byte entries after a 64-byte header the client writes.
+    CHECK_EQ(sizeof(DextioSubmission), 24u);
+    CHECK_EQ(offsetof(DextioSubmission, length), 8u);
+    CHECK_EQ(offsetof(DextioSubmission, pipe), 16u);
+    CHECK_EQ(offsetof(DextioSubmissionRing, entries), 64u);
+    CHECK(DEXTIO_SUBMISSION_RING_SIZE >= sizeof(DextioSubmissionRing));
+    CHECK((kDextioSubmissionRingCapacity & (kDextioSubmissionRingCapacity - 1)) == 0);
+    CHECK_EQ(offsetof(DextioCompletionRingHeader, submissionConsumerIndex), 12u);
+}
+
+TEST(abi_submission_ring_push_and_pending)
+{
+    static DextioSubmissionRing submissions;
+    static DextioCompletionRing completions;
+    DextioSubmission entry = {};
+    entry.tag = 7;
+    submissions.producerIndex = UINT32_MAX;  // indices wrap
+    completions.header.submissionConsumerIndex = UINT32_MAX;
+    CHECK(!DextioSubmissionRingPending(&submissions, &completions));
+    CHECK_EQ(DextioSubmissionRingPush(&submissions, &completions, &entry), 1);
+    CHECK_EQ(submissions.producerIndex, 0u);
+    CHECK_EQ(submissions.entries[(UINT32_MAX) % kDextioSubmissionRingCapacity].tag, 7u);
+    CHECK(DextioSubmissionRingPending(&submissions, &completions));
+    // Full: nothing is queued over entries the dext has not taken.
+    completions.header.submissionConsumerIndex = submissions.producerIndex - kDextioSubmissionRingCapacity;
+    CHECK_EQ(DextioSubmissionRingPush(&submissions, &completions, &entry), 0);
+    CHECK_EQ(submissions.producerIndex, 0u);
 }
 
 namespace {

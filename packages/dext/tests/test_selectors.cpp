@@ -20,7 +20,7 @@ TEST(selector_wrong_scalar_counts_are_bad_argument)
     TestClient client;
     CHECK_EQ(client.Open(), kIOReturnSuccess);
     uint64_t input[16] = {};
-    const uint32_t expected[kDextioSelectorCount] = { 0, 0, kDextioSubmitSlotScalarCount,
+    const uint32_t expected[kDextioSelectorCount] = { 0, 0, 0,
                                                       kDextioSubmitDescriptorScalarCount, kDextioControlScalarCount,
                                                       kDextioControlScalarCount, 1, 1, 1, 0,
                                                       kDextioGetDescriptorScalarCount };
@@ -44,10 +44,7 @@ TEST(selector_completion_required_exactly_where_async)
     CHECK_EQ(client.Open(), kIOReturnSuccess);
     // Transfers report through the ring, so their calls are synchronous; control requests and the
     // notification registration are asynchronous.
-    uint64_t submit[kDextioSubmitSlotScalarCount] = { 0x81, 0, 64, 0, 1 };
-    CHECK_EQ(client.CallAsync(kDextioSelectorSubmitSlot, submit, kDextioSubmitSlotScalarCount, nullptr, 0, nullptr,
-                              nullptr),
-             kIOReturnBadArgument);
+    CHECK_EQ(client.CallAsync(kDextioSelectorKick, nullptr, 0, nullptr, 0, nullptr, nullptr), kIOReturnBadArgument);
     uint64_t pipe = 0x81;
     CHECK_EQ(client.CallAsync(kDextioSelectorAbortPipe, &pipe, 1, nullptr, 0, nullptr, nullptr), kIOReturnBadArgument);
     CHECK_EQ(client.Call(kDextioSelectorRegisterNotification, nullptr, 0), kIOReturnBadArgument);
@@ -61,11 +58,12 @@ TEST(selector_transfers_need_a_registered_notification)
     TestClient client;
     CHECK_EQ(client.Open(false), kIOReturnSuccess);
     std::vector<uint8_t> big(5000);
-    CHECK_EQ(client.SubmitSlot(0x81, 0, 64, 0, 1), kIOReturnNotReady);
+    CHECK_EQ(client.SubmitSlot(0x81, 0, 64, 0, 1), kIOReturnNotReady);  // the kick
     CHECK_EQ(client.SubmitDescriptor(0x81, big.data(), big.size(), 0, 2), kIOReturnNotReady);
     CHECK_EQ(client.CallAsync(kDextioSelectorRegisterNotification, nullptr, 0, nullptr, 0, nullptr, nullptr),
              kIOReturnSuccess);
-    CHECK_EQ(client.SubmitSlot(0x81, 0, 64, 0, 1), kIOReturnSuccess);
+    // The entry queued before waited in the ring; the next kick takes it.
+    CHECK_EQ(client.Call(kDextioSelectorKick, nullptr, 0), kIOReturnSuccess);
     DextioCompletion completion;
     CHECK(client.Wait(1, &completion));
     CHECK_EQ(completion.status, kIOReturnSuccess);
@@ -181,21 +179,17 @@ TEST(selector_submit_slot_bad_arguments)
 {
     TestClient client;
     CHECK_EQ(client.Open(), kIOReturnSuccess);
-    CHECK_EQ(client.SubmitSlot(0x83, 0, 64, 0, 1), kIOReturnBadArgument);          // no such pipe
-    CHECK_EQ(client.SubmitSlot(0x00, 0, 64, 0, 1), kIOReturnBadArgument);          // the control pipe
-    CHECK_EQ(client.SubmitSlot(0x81, kDextioSlotsPerPipe, 64, 0, 1), kIOReturnBadArgument);
-    CHECK_EQ(client.SubmitSlot(0x81, 0, kDextioSlotCapacity + 1, 0, 1), kIOReturnBadArgument);
-    uint64_t input[kDextioSubmitSlotScalarCount] = { 0x181, 0, 64, 0, 1 };     // beyond 8 bits
-    CHECK_EQ(client.Call(kDextioSelectorSubmitSlot, input, kDextioSubmitSlotScalarCount), kIOReturnBadArgument);
-    uint64_t timeout[kDextioSubmitSlotScalarCount] = { 0x81, 0, 64, 1ull << 32, 1 };
-    CHECK_EQ(client.Call(kDextioSelectorSubmitSlot, timeout, kDextioSubmitSlotScalarCount), kIOReturnBadArgument);
-    // A structure where none is expected.
+    // Entries of the submission ring are checked as call arguments are; a refused one completes at
+    // once with its tag and the IOReturn.
+    CHECK_EQ(client.Refused(0x83, 0, 64, 0, 1), kIOReturnBadArgument);          // no such pipe
+    CHECK_EQ(client.Refused(0x00, 0, 64, 0, 2), kIOReturnBadArgument);          // the control pipe
+    CHECK_EQ(client.Refused(0x81, kDextioSlotsPerPipe, 64, 0, 3), kIOReturnBadArgument);
+    CHECK_EQ(client.Refused(0x81, 0, kDextioSlotCapacity + 1, 0, 4), kIOReturnBadArgument);
+    CHECK_EQ(client.Ring()->header.completionCount, 4u);
+    // A structure next to the kick.
     uint8_t stray[8] = {};
-    uint64_t good[kDextioSubmitSlotScalarCount] = { 0x81, 0, 64, 0, 1 };
-    CHECK_EQ(client.CallSync(kDextioSelectorSubmitSlot, good, kDextioSubmitSlotScalarCount, stray, sizeof(stray),
-                             nullptr, nullptr),
+    CHECK_EQ(client.CallSync(kDextioSelectorKick, nullptr, 0, stray, sizeof(stray), nullptr, nullptr),
              kIOReturnBadArgument);
-    CHECK_EQ(client.Ring()->header.completionCount, 0u);
 }
 
 TEST(selector_memory_types)
@@ -206,7 +200,7 @@ TEST(selector_memory_types)
     mach_vm_size_t size = 0;
     const uint64_t bad[] = {
         0,                                                      // kind 0
-        5u << 24,                                               // unknown kind
+        6u << 24,                                               // unknown kind
         DextioMemoryTypeCompletionConsumer() | 1,               // consumer page with a slot
         DextioMemoryTypeSlot(0x83, 0),                          // no such pipe
         DextioMemoryTypeSlot(0x00, 0),                          // the control pipe
@@ -452,7 +446,7 @@ TEST(selector_alternate_setting)
     CHECK_EQ(client.Call(kDextioSelectorGetDeviceInfo, nullptr, 0, out, &count), kIOReturnSuccess);
     CHECK_EQ(out[kDextioDeviceInfoAltSetting], 1);
     CHECK_EQ(out[kDextioDeviceInfoPipeCount], 2);
-    CHECK_EQ(client.SubmitSlot(0x82, 0, 64, 0, 1), kIOReturnBadArgument);  // gone with alt 0
+    CHECK_EQ(client.Refused(0x82, 0, 64, 0, 1), kIOReturnBadArgument);  // gone with alt 0
     // The slot memory of the vanished pipe stays the same memory type's descriptor.
     mach_vm_address_t address = 0;
     mach_vm_size_t size = 0;

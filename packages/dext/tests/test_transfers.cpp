@@ -57,7 +57,7 @@ TEST(transfer_in_boundary_4095_4096_4097)
         CHECK_EQ(completion.bytes, length);
         CHECK(IsPattern(slot, length));
     }
-    CHECK_EQ(client.SubmitSlot(0x81, 0, 4097, 0, 1), kIOReturnBadArgument);
+    CHECK_EQ(client.Refused(0x81, 0, 4097, 0, 1), kIOReturnBadArgument);
 
     // 4097 and more: the caller's buffer is the output descriptor.
     std::vector<uint8_t> buffer(4097, 0xff);
@@ -88,7 +88,7 @@ TEST(transfer_out_boundary_4095_4096_4097)
         CHECK_EQ(completion.status, kIOReturnSuccess);
         CHECK_EQ(completion.bytes, length);
     }
-    CHECK_EQ(client.SubmitSlot(0x01, 0, 4097, 0, 1), kIOReturnBadArgument);
+    CHECK_EQ(client.Refused(0x01, 0, 4097, 0, 1), kIOReturnBadArgument);
     std::vector<uint8_t> buffer(4097);
     FillPattern(buffer.data(), buffer.size());
     CHECK_EQ(client.SubmitDescriptor(0x01, buffer.data(), buffer.size(), 0, 4097), kIOReturnSuccess);
@@ -162,7 +162,7 @@ TEST(transfer_busy_slot)
     TestClient client;
     CHECK_EQ(client.Open(), kIOReturnSuccess);
     CHECK_EQ(client.SubmitSlot(0x82, 5, 512, 0, 1), kIOReturnSuccess);  // no data: stays in flight
-    CHECK_EQ(client.SubmitSlot(0x82, 5, 512, 0, 2), kIOReturnBusy);
+    CHECK_EQ(client.Refused(0x82, 5, 512, 0, 2), kIOReturnBusy);
     CHECK_EQ(client.SubmitSlot(0x82, 6, 512, 0, 3), kIOReturnSuccess);  // another slot is free
     uint64_t pipe = 0x82;
     CHECK_EQ(client.Call(kDextioSelectorAbortPipe, &pipe, 1), kIOReturnSuccess);
@@ -344,7 +344,8 @@ TEST(transfer_ring_never_overflows)
 {
     TestClient client;
     CHECK_EQ(client.Open(), kIOReturnSuccess);
-    // Nobody drains: the dext refuses a submission before a completion could overwrite an entry.
+    // Nobody drains: once a completion could overwrite an entry the app has not read, the dext takes
+    // no more submissions. They wait in the submission ring; nothing is lost or overwritten.
     std::mutex gate;
     gate.lock();
     std::mutex *gatePointer = &gate;
@@ -353,23 +354,24 @@ TEST(transfer_ring_never_overflows)
         gatePointer->unlock();
     });
     uint64_t submitted = 0;
-    kern_return_t ret = kIOReturnSuccess;
-    while (ret == kIOReturnSuccess && submitted < 2 * kDextioCompletionRingCapacity) {
-        uint8_t slot = static_cast<uint8_t>(submitted % kDextioSlotsPerPipe);
-        // Wait for the slot's previous transfer, then reuse it.
-        Eventually([&] { return client.Ring()->header.completionCount + kDextioSlotsPerPipe > submitted; });
-        ret = client.SubmitSlot(0x81, slot, 64, 0, submitted);
-        if (ret == kIOReturnSuccess) {
-            submitted++;
+    const uint64_t wanted = kDextioCompletionRingCapacity + 2 * kDextioSlotsPerPipe;
+    while (submitted < wanted) {
+        // Reuse a slot once its previous transfer has completed.
+        if (!Eventually([&] { return client.Ring()->header.completionCount + kDextioSlotsPerPipe > submitted; }, 300)) {
+            break;
         }
+        CHECK_EQ(client.SubmitSlot(0x81, static_cast<uint8_t>(submitted % kDextioSlotsPerPipe), 64, 0, submitted),
+                 kIOReturnSuccess);
+        submitted++;
     }
-    CHECK_EQ(ret, kIOReturnNoResources);
-    CHECK(Eventually([&] { return client.Ring()->header.completionCount == submitted; }));
-    CHECK(submitted <= kDextioCompletionRingCapacity);
-    CHECK(submitted >= kDextioCompletionRingCapacity - kDextioSlotsPerPipe);
+    uint64_t written = client.Ring()->header.completionCount;
+    CHECK(written <= kDextioCompletionRingCapacity);
+    CHECK(written >= kDextioCompletionRingCapacity - kDextioSlotsPerPipe);
+    CHECK(client.Ring()->header.submissionConsumerIndex < submitted);
+    // Drained: the client's drain finds entries waiting and kicks; every one completes, in order.
     gate.unlock();
     CHECK(Eventually([&] { return client.Completed() == submitted; }));
-    // Drained: submissions are accepted again.
+    CHECK_EQ(client.Ring()->header.completionCount, submitted);
     DextioCompletion completion;
     CHECK_EQ(client.SubmitSlot(0x81, 0, 64, 0, 1u << 20), kIOReturnSuccess);
     CHECK(client.Wait(1u << 20, &completion));
@@ -382,10 +384,18 @@ TEST(transfer_corrupt_consumer_index_is_refused)
     DextioCompletionConsumer *consumer = client.Consumer();
     uint32_t producer = client.Ring()->header.producerIndex;
     __atomic_store_n(&consumer->consumerIndex, producer + 5, __ATOMIC_SEQ_CST);  // ahead of the dext
-    CHECK_EQ(client.SubmitSlot(0x81, 0, 64, 0, 1), kIOReturnBadArgument);
+    // Refused for the descriptor path's call; the submission ring's entry is not taken at all.
+    std::vector<uint8_t> big(5000);
+    CHECK_EQ(client.SubmitDescriptor(0x81, big.data(), big.size(), 0, 3), kIOReturnBadArgument);
+    CHECK_EQ(client.SubmitSlot(0x81, 0, 64, 0, 1), kIOReturnSuccess);
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    CHECK_EQ(client.Ring()->header.submissionConsumerIndex, 0u);
+    CHECK_EQ(client.Ring()->header.producerIndex, producer);
     __atomic_store_n(&consumer->consumerIndex, producer, __ATOMIC_SEQ_CST);
+    // Sane again: the next kick takes both entries.
     DextioCompletion completion;
-    CHECK_EQ(client.SubmitSlot(0x81, 0, 64, 0, 2), kIOReturnSuccess);
+    CHECK_EQ(client.SubmitSlot(0x81, 1, 64, 0, 2), kIOReturnSuccess);
+    CHECK(client.Wait(1, &completion));
     CHECK(client.Wait(2, &completion));
 }
 
@@ -415,15 +425,15 @@ TEST(transfer_tag_in_flight_is_refused_on_either_path)
     DextioHostGadgetInjectTimeout(0x81, 1);
     CHECK_EQ(client.SubmitSlot(0x81, 0, 64, 0, 7), kIOReturnSuccess);
     // The same tag again, on the same pipe, another pipe, or the descriptor path.
-    CHECK_EQ(client.SubmitSlot(0x81, 1, 64, 0, 7), kIOReturnBusy);
-    CHECK_EQ(client.SubmitSlot(0x82, 0, 64, 0, 7), kIOReturnBusy);
+    CHECK_EQ(client.Refused(0x81, 1, 64, 0, 7), kIOReturnBusy);
+    CHECK_EQ(client.Refused(0x82, 0, 64, 0, 7), kIOReturnBusy);
     CHECK_EQ(client.SubmitDescriptor(0x01, big.data(), big.size(), 0, 7), kIOReturnBusy);
     // Descriptor tags are checked against slot tags and each other as well.
     FillPattern(big.data(), big.size());
     DextioHostGadgetInjectTimeout(0x01, 1);
     CHECK_EQ(client.SubmitDescriptor(0x01, big.data(), big.size(), 0, 8), kIOReturnSuccess);
-    CHECK_EQ(client.SubmitSlot(0x02, 0, 64, 0, 8), kIOReturnBusy);
-    CHECK_EQ(client.Ring()->header.completionCount, 0u);
+    CHECK_EQ(client.Refused(0x02, 0, 64, 0, 8), kIOReturnBusy);
+    CHECK_EQ(client.Ring()->header.completionCount, 3u);  // the three refusals
     for (uint64_t pipe : { 0x81ull, 0x01ull }) {
         CHECK_EQ(client.Call(kDextioSelectorAbortPipe, &pipe, 1), kIOReturnSuccess);
     }

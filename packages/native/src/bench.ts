@@ -1,7 +1,8 @@
 /**
- * Streams SourceSink IN through the addon and prints transfers/s, MB/s and doorbells (IPC
- * messages) per transfer. Linux, host runtime. The same through @dextio/core:
- * test/targets/embedded/bench.ts.
+ * Streams SourceSink IN through the addon and prints transfers/s, MB/s and IPC messages per
+ * transfer (doorbells, plus kicks of the submission ring or one call per descriptor transfer).
+ * Linux, host runtime, on the virtual gadget's current bus model (DEXTIO_GADGET_BUS). The same
+ * through @dextio/core: test/targets/embedded/bench.ts.
  *
  *   npm run bench -w @dextio/native
  */
@@ -15,7 +16,7 @@ interface Figures {
   transfers: number;
   seconds: number;
   bytes: number;
-  doorbells: number;
+  messages: number;
 }
 
 /** `total` transfers of `size` bytes, `inFlight` at a time, each resubmitted from its completion. */
@@ -45,7 +46,8 @@ function addonStream(size: number, inFlight: number, total: number): Promise<Fig
         const seconds = Number(process.hrtime.bigint() - started) / 1e9;
         const counters = connection.counters();
         connection.close();
-        resolve({ transfers: total, seconds, bytes, doorbells: counters.ringDoorbells ?? counters.doorbells });
+        const calls = size > native.limits.slotCapacity ? total : counters.kicks;
+        resolve({ transfers: total, seconds, bytes, messages: (counters.ringDoorbells ?? counters.doorbells) + calls });
       }
     });
     connection.open();
@@ -56,12 +58,13 @@ function addonStream(size: number, inFlight: number, total: number): Promise<Fig
 function row(what: string, size: number, inFlight: number, f: Figures): string {
   const rate = Math.round(f.transfers / f.seconds);
   const mbs = (f.bytes / f.seconds / 1e6).toFixed(0);
-  const perTransfer = Number.isNaN(f.doorbells) ? 'n/a' : (f.doorbells / f.transfers).toFixed(3);
+  const perTransfer = Number.isNaN(f.messages) ? 'n/a' : (f.messages / f.transfers).toFixed(3);
   return `| ${what} | ${size} | ${inFlight} | ${rate} | ${mbs} | ${perTransfer} |`;
 }
 
 async function main(): Promise<void> {
-  console.log('| layer | size | in flight | transfers/s | MB/s | doorbells per transfer |');
+  console.log(`${native.host?.gadgetBus() ?? 'macOS'} bus`);
+  console.log('| layer | size | in flight | transfers/s | MB/s | IPC messages per transfer |');
   console.log('|---|---:|---:|---:|---:|---:|');
   for (const [size, inFlight, total] of [
     [512, 16, 100_000],

@@ -214,6 +214,10 @@ Napi::Value Connection::Open(const Napi::CallbackInfo &info)
     if (kr == kIOReturnSuccess) {
         kr = MapFixed(session->connect, DextioMemoryTypeControl(), kDextioSlotCapacity, &control);
     }
+    mach_vm_address_t submissions = 0;
+    if (kr == kIOReturnSuccess) {
+        kr = MapFixed(session->connect, DextioMemoryTypeSubmissionRing(), sizeof(DextioSubmissionRing), &submissions);
+    }
     std::vector<DextioPipeInfo> pipes(kDextioMaxPipes);
     if (kr == kIOReturnSuccess) {
         uint64_t count = 0;
@@ -227,6 +231,7 @@ Napi::Value Connection::Open(const Napi::CallbackInfo &info)
         session->ring = reinterpret_cast<const DextioCompletionRing *>(ring);
         session->consumer = reinterpret_cast<DextioCompletionConsumer *>(consumer);
         session->controlBuffer = reinterpret_cast<const uint8_t *>(control);
+        session->submissions = reinterpret_cast<DextioSubmissionRing *>(submissions);
         session->mapped = true;
         uint64_t reference[kOSAsyncRef64Count] = {};
         reference[kIOAsyncCalloutFuncIndex] = (uint64_t)(uintptr_t)&Connection::Notification;
@@ -288,6 +293,8 @@ void Connection::Drain(Session *session)
             static_cast<Message *>(context)->completions.push_back(*completion);
         },
         message);
+    /* Submissions the dext left for want of room in the ring can go now. */
+    Flush(session);
     if (message->completions.empty()) {
         delete message;
         return;
@@ -337,12 +344,17 @@ void Connection::Deliver(Napi::Env env, Napi::Function callback, Message *messag
     if (message->kind == Message::kStopped) {
         if (closing_) {
             Teardown(env, true);
-        } else {
-            /* Unplugged under an open connection: every transfer has completed, and the dext
-             * holds none of our memory any more. */
-            pinned_.clear();
+            return;
         }
-        return;
+        /* Unplugged under an open connection: every transfer the dext took has completed, and it
+         * holds none of our memory any more. Submissions it never took (still in the ring) end
+         * here, so that each one still gets its completion. */
+        gone_ = true;
+        pinned_.clear();
+        if (tags_.empty()) return;
+        std::vector<DextioCompletion> left;
+        for (uint64_t tag : tags_) left.push_back(DextioCompletion{tag, kIOReturnNoDevice, 0, 0});
+        message->completions = std::move(left);
     }
     size_t count = message->completions.size();
     Napi::Float64Array flat = Napi::Float64Array::New(env, count * 4);
@@ -535,19 +547,47 @@ Napi::Value Connection::SubmitSlot(const Napi::CallbackInfo &info)
 {
     Napi::Env env = info.Env();
     RequireOpen(env, "submitSlot");
-    uint64_t scalars[kDextioSubmitSlotScalarCount];
-    scalars[kDextioSubmitSlotPipe] = PipeArgument(info, 0);
-    scalars[kDextioSubmitSlotSlot] = IntegerArgument(info, 1, "slot", 0, kDextioSlotsPerPipe - 1);
-    scalars[kDextioSubmitSlotLength] = IntegerArgument(info, 2, "length", 0, kDextioSlotCapacity);
-    scalars[kDextioSubmitSlotTimeoutMs] = IntegerArgument(info, 3, "timeout", 0, 0xffffffffu);
-    uint64_t tag = scalars[kDextioSubmitSlotTag] = TagArgument(info, 4);
-    kern_return_t kr = IOConnectCallScalarMethod(session_->connect, kDextioSelectorSubmitSlot, scalars,
-                                                 kDextioSubmitSlotScalarCount, nullptr, nullptr);
-    if (kr == kIOReturnSuccess) {
-        tags_.insert(tag);
-        Busy(env);
+    DextioSubmission entry = {};
+    if (gone_) {
+        PipeArgument(info, 0);
+        return Napi::Number::New(env, kIOReturnNoDevice);
     }
-    return Napi::Number::New(env, kr);
+    entry.pipe = PipeArgument(info, 0);
+    entry.slot = (uint8_t)IntegerArgument(info, 1, "slot", 0, kDextioSlotsPerPipe - 1);
+    entry.length = (uint32_t)IntegerArgument(info, 2, "length", 0, kDextioSlotCapacity);
+    entry.timeoutMs = (uint32_t)IntegerArgument(info, 3, "timeout", 0, 0xffffffffu);
+    entry.tag = TagArgument(info, 4);
+    /* Queued in the submission ring; the flush at the end of this JavaScript job kicks the dext
+     * once for everything queued meanwhile, and only if it has not taken them by itself. */
+    if (!DextioSubmissionRingPush(session_->submissions, session_->ring, &entry)) {
+        return Napi::Number::New(env, kIOReturnNoResources);
+    }
+    tags_.insert(entry.tag);
+    Busy(env);
+    ScheduleFlush(env);
+    return Napi::Number::New(env, kIOReturnSuccess);
+}
+
+void Connection::ScheduleFlush(Napi::Env env)
+{
+    if (flushScheduled_) return;
+    if (flush_.IsEmpty()) {
+        flush_ = Napi::Persistent(Napi::Function::New(env, [this](const Napi::CallbackInfo &) {
+            flushScheduled_ = false;
+            if (open_) Flush(session_.get());
+        }));
+    }
+    flushScheduled_ = true;
+    env.Global().Get("queueMicrotask").As<Napi::Function>().Call({flush_.Value()});
+}
+
+void Connection::Flush(Session *session)
+{
+    if (!session->mapped.load() || !DextioSubmissionRingPending(session->submissions, session->ring)) return;
+    session->kicks++;
+    /* A failed kick (the dext stopped) leaves the entries: the stop or the unplug reports the
+     * transfers in flight, and the caller reaps them. */
+    IOConnectCallScalarMethod(session->connect, kDextioSelectorKick, nullptr, 0, nullptr, nullptr);
 }
 
 Napi::Value Connection::SubmitDescriptor(const Napi::CallbackInfo &info)
@@ -574,6 +614,8 @@ Napi::Value Connection::SubmitDescriptor(const Napi::CallbackInfo &info)
     uint8_t *data = buffer.Data();
     size_t outSize = length;
     bool in = PipeIsIn(pipe);
+    /* Order per pipe holds across both paths: what the ring holds reaches the dext first. */
+    Flush(session_.get());
     kern_return_t kr = IOConnectCallMethod(session_->connect, kDextioSelectorSubmitDescriptor, scalars,
                                            kDextioSubmitDescriptorScalarCount, in ? nullptr : data, in ? 0 : length,
                                            nullptr, nullptr, in ? data : nullptr, in ? &outSize : nullptr);
@@ -669,6 +711,8 @@ Napi::Value Connection::Abort(const Napi::CallbackInfo &info)
     Napi::Env env = info.Env();
     RequireOpen(env, "abort");
     uint64_t pipe = PipeArgument(info, 0);
+    /* An abort covers every transfer submitted before it, also those still in the ring. */
+    Flush(session_.get());
     return Napi::Number::New(env, IOConnectCallScalarMethod(session_->connect, kDextioSelectorAbortPipe, &pipe, 1,
                                                             nullptr, nullptr));
 }
@@ -716,6 +760,7 @@ Napi::Value Connection::Counters(const Napi::CallbackInfo &info)
     result.Set("leases", (double)leases_->size());
     if (session_) {
         result.Set("doorbells", (double)session_->doorbells.load());
+        result.Set("kicks", (double)session_->kicks.load());
         result.Set("completions", (double)session_->completions.load());
         if (open_ && session_->mapped.load()) {
             result.Set("ringDoorbells", (double)__atomic_load_n(&session_->ring->header.doorbellCount, __ATOMIC_SEQ_CST));
@@ -724,6 +769,7 @@ Napi::Value Connection::Counters(const Napi::CallbackInfo &info)
         }
     } else {
         result.Set("doorbells", 0.0);
+        result.Set("kicks", 0.0);
         result.Set("completions", 0.0);
     }
     return result;
@@ -847,6 +893,7 @@ void Connection::Teardown(Napi::Env env, bool confirmed)
     session->ring = nullptr;
     session->consumer = nullptr;
     session->controlBuffer = nullptr;
+    session->submissions = nullptr;
     if (functionRefed_) {
         session->function.Unref(env);
         functionRefed_ = false;

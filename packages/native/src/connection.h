@@ -65,7 +65,9 @@ struct Session {
     const DextioCompletionRing *ring = nullptr;
     DextioCompletionConsumer *consumer = nullptr;
     const uint8_t *controlBuffer = nullptr;
+    DextioSubmissionRing *submissions = nullptr;
     std::atomic<bool> mapped{false};
+    std::atomic<uint64_t> kicks{0};
     /* The dext's stopped notice arrived; guarded by the process-wide closing lock (connection.cc). */
     bool stopped = false;
     /* close() counted this session among those whose stop a reopen may wait for. */
@@ -95,6 +97,8 @@ public:
     static void ControlDone(void *refcon, IOReturn result, void **args, uint32_t count);
     /* On the dispatch queue: everything published so far, as one message. */
     static void Drain(Session *session);
+    /* Kicks the dext if queued submissions wait for it. */
+    static void Flush(Session *session);
 
 private:
     Napi::Value Open(const Napi::CallbackInfo &info);
@@ -123,6 +127,8 @@ private:
     Napi::Uint8Array Descriptor(Napi::Env env, uint64_t kind, uint64_t index);
     bool PipeIsIn(uint8_t pipe) const { return (pipe & 0x80) != 0; }
     void Busy(Napi::Env env);
+    /* Flushes the submission ring once the current JavaScript job is done (a microtask). */
+    void ScheduleFlush(Napi::Env env);
     void Idle(Napi::Env env);
     void StartControl(Napi::Env env);
     void FinishControl(Napi::Env env, ControlRequest *request);
@@ -144,6 +150,10 @@ private:
     /* The JS timer that bounds close()'s wait for the stopped notice. */
     Napi::Reference<Napi::Value> closeTimer_;
     bool functionRefed_ = false;
+    bool flushScheduled_ = false;
+    /* The dext stopped under the open connection (the device went away). */
+    bool gone_ = false;
+    Napi::FunctionReference flush_;
     /* Transfers and control requests in flight: the event loop stays alive while there are any. */
     uint64_t busy_ = 0;
     std::vector<DextioPipeInfo> pipes_;

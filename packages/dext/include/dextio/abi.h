@@ -13,7 +13,7 @@ extern "C" {
 #endif
 
 /* Bumped on any incompatible change; reported by kDextioSelectorGetDeviceInfo. */
-#define DEXTIO_ABI_VERSION 2u
+#define DEXTIO_ABI_VERSION 3u
 
 /* ---- Limits ---------------------------------------------------------------------------------- */
 
@@ -40,6 +40,8 @@ enum {
     /* Completion ring entries: >= every transfer that can be in flight at once
      * (kDextioMaxPipes * kDextioSlotsPerPipe + kDextioMaxDescriptorTransfers), power of two. */
     kDextioCompletionRingCapacity = 1024,
+    /* Submission ring entries (the mapped path's submissions), power of two. */
+    kDextioSubmissionRingCapacity = 1024,
     /* Largest descriptor GetDescriptor returns (a configuration's wTotalLength is 16 bits). */
     kDextioMaxDescriptorSize = 65535,
 };
@@ -51,9 +53,9 @@ typedef enum DextioSelector {
     kDextioSelectorGetDeviceInfo = 0,
     /* out: structure, an array of DextioPipeInfo (<= kDextioMaxPipes entries); scalar[0] = count */
     kDextioSelectorGetPipes = 1,
-    /* in: scalars DextioSubmitSlotScalar. Mapped path: the slot holds the OUT data or receives the
-     * IN data; the completion arrives in the ring. Needs kDextioSelectorRegisterNotification. */
-    kDextioSelectorSubmitSlot = 2,
+    /* no arguments: take what the submission ring holds (see DextioSubmissionRing).
+     * kIOReturnNotReady before kDextioSelectorRegisterNotification. */
+    kDextioSelectorKick = 2,
     /* in: scalars DextioSubmitDescriptorScalar and, for an OUT pipe, a structure input of more
      * than kDextioSlotCapacity bytes (arrives as structureInputDescriptor) or, for an IN pipe, a
      * structure output of more than kDextioSlotCapacity bytes (structureOutputDescriptor). The
@@ -102,15 +104,6 @@ typedef enum DextioDeviceInfoScalar {
     kDextioDeviceInfoConfigurationValue, /* bConfigurationValue of the configuration the interface is in */
     kDextioDeviceInfoScalarCount
 } DextioDeviceInfoScalar;
-
-typedef enum DextioSubmitSlotScalar {
-    kDextioSubmitSlotPipe = 0,        /* endpoint address, e.g. 0x81 */
-    kDextioSubmitSlotSlot,            /* 0 .. kDextioSlotsPerPipe - 1 */
-    kDextioSubmitSlotLength,          /* 0 .. kDextioSlotCapacity */
-    kDextioSubmitSlotTimeoutMs,       /* 0 = none (required for interrupt pipes) */
-    kDextioSubmitSlotTag,             /* echoed in the completion; unique among transfers in flight */
-    kDextioSubmitSlotScalarCount
-} DextioSubmitSlotScalar;
 
 typedef enum DextioSubmitDescriptorScalar {
     kDextioSubmitDescriptorPipe = 0,
@@ -181,6 +174,7 @@ typedef enum DextioMemoryKind {
     kDextioMemoryKindCompletionRing = 2,      /* DextioCompletionRing, read-only */
     kDextioMemoryKindCompletionConsumer = 3,  /* DextioCompletionConsumer, read-write */
     kDextioMemoryKindControl = 4,             /* kDextioSlotCapacity bytes, read-only: IN data stages */
+    kDextioMemoryKindSubmissionRing = 5,      /* DextioSubmissionRing, read-write */
 } DextioMemoryKind;
 
 static inline uint32_t DextioMemoryTypeSlot(uint8_t pipe, uint8_t slot)
@@ -198,6 +192,10 @@ static inline uint32_t DextioMemoryTypeCompletionConsumer(void)
 static inline uint32_t DextioMemoryTypeControl(void)
 {
     return (uint32_t)kDextioMemoryKindControl << 24;
+}
+static inline uint32_t DextioMemoryTypeSubmissionRing(void)
+{
+    return (uint32_t)kDextioMemoryKindSubmissionRing << 24;
 }
 static inline uint32_t DextioMemoryTypeKind(uint64_t type) { return (uint32_t)((type >> 24) & 0xff); }
 static inline uint8_t DextioMemoryTypePipe(uint64_t type) { return (uint8_t)((type >> 8) & 0xff); }
@@ -231,9 +229,10 @@ typedef struct DextioCompletionRingHeader {
     uint32_t producerIndex;           /* published by the dext */
     uint32_t capacity;                /* entries; kDextioCompletionRingCapacity */
     uint32_t doorbellCount;           /* doorbells sent so far */
-    uint32_t reserved0;
+    uint32_t submissionConsumerIndex; /* submission ring entries the dext has taken */
     uint64_t completionCount;         /* entries written so far */
-    uint8_t reserved[40];
+    uint32_t kickCount;               /* kicks received so far */
+    uint8_t reserved[36];
 } DextioCompletionRingHeader;
 
 typedef struct DextioCompletionRing {
@@ -250,6 +249,61 @@ typedef struct DextioCompletionConsumer {
 #define DEXTIO_COMPLETION_RING_SIZE \
     ((sizeof(DextioCompletionRing) + 16383u) & ~(uint64_t)16383u)
 #define DEXTIO_COMPLETION_CONSUMER_SIZE 16384u
+
+/* ---- Submission ring (mapped path) ---------------------------------------------------------- */
+
+/*
+ * The client writes one DextioSubmission per mapped-path transfer at entries[producerIndex %
+ * capacity] and publishes it by advancing producerIndex; the dext takes entries up to it, copies
+ * each once into its own memory, checks it (a refused entry completes at once in the completion
+ * ring, with its tag and the IOReturn) and publishes how far it got in the completion ring header's
+ * submissionConsumerIndex.
+ *
+ * The dext takes entries whenever it runs for the connection: on a kick (kDextioSelectorKick, one
+ * IPC message) and after every completion. So a client queues what it has for now, then flushes:
+ * if the dext has not taken every entry yet (DextioSubmissionRingPending), it kicks. While transfers
+ * complete, the dext usually takes new entries before the flush looks, and no kick is needed; an
+ * entry is never left waiting, because the flush after it either sees it taken or kicks.
+ */
+typedef struct DextioSubmission {
+    uint64_t tag;                     /* echoed in the completion; unique among transfers in flight */
+    uint32_t length;                  /* 0 .. kDextioSlotCapacity */
+    uint32_t timeoutMs;               /* 0 = none (required for interrupt pipes) */
+    uint8_t pipe;                     /* endpoint address, e.g. 0x81 */
+    uint8_t slot;                     /* 0 .. kDextioSlotsPerPipe - 1 */
+    uint8_t reserved[6];
+} DextioSubmission;
+
+typedef struct DextioSubmissionRing {
+    uint32_t producerIndex;           /* written by the client */
+    uint8_t reserved[60];
+    DextioSubmission entries[kDextioSubmissionRingCapacity];
+} DextioSubmissionRing;
+
+#define DEXTIO_SUBMISSION_RING_SIZE \
+    ((sizeof(DextioSubmissionRing) + 16383u) & ~(uint64_t)16383u)
+
+/* Client side: queue one submission; 0 (nothing queued) when the ring is full. */
+static inline int DextioSubmissionRingPush(DextioSubmissionRing *submissions, const DextioCompletionRing *completions,
+                                           const DextioSubmission *entry)
+{
+    uint32_t producer = __atomic_load_n(&submissions->producerIndex, __ATOMIC_RELAXED);
+    uint32_t taken = __atomic_load_n(&completions->header.submissionConsumerIndex, __ATOMIC_ACQUIRE);
+    if (producer - taken >= kDextioSubmissionRingCapacity) {
+        return 0;
+    }
+    submissions->entries[producer % kDextioSubmissionRingCapacity] = *entry;
+    __atomic_store_n(&submissions->producerIndex, producer + 1, __ATOMIC_SEQ_CST);
+    return 1;
+}
+
+/* Client side: whether queued entries wait for the dext (then the flush kicks). */
+static inline int DextioSubmissionRingPending(const DextioSubmissionRing *submissions,
+                                              const DextioCompletionRing *completions)
+{
+    return __atomic_load_n(&submissions->producerIndex, __ATOMIC_SEQ_CST) !=
+           __atomic_load_n(&completions->header.submissionConsumerIndex, __ATOMIC_SEQ_CST);
+}
 
 typedef void (*DextioCompletionHandler)(void *context, const DextioCompletion *completion);
 
