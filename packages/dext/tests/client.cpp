@@ -146,13 +146,8 @@ kern_return_t TestClient::CallAsync(uint32_t selector, const uint64_t *input, ui
 
 kern_return_t TestClient::SubmitSlot(uint8_t pipe, uint8_t slot, uint32_t length, uint32_t timeoutMs, uint64_t tag)
 {
-    DextioSubmission entry = {};
-    entry.tag = tag;
-    entry.length = length;
-    entry.timeoutMs = timeoutMs;
-    entry.pipe = pipe;
-    entry.slot = slot;
-    return Submit(entry);
+    kern_return_t ret = Queue(pipe, slot, length, timeoutMs, tag);
+    return ret != kIOReturnSuccess ? ret : Flush();
 }
 
 kern_return_t TestClient::Submit(const DextioSubmission &entry)

@@ -142,46 +142,26 @@ TEST(runtime_read_only_mapping_faults_on_write)
 
 namespace {
 
-// An object with a queue of its own, as the DriverKit runtime gives every service.
-class QueuedObject : public OSObject {
-public:
-    static QueuedObject *Make()
-    {
-        auto *object = new QueuedObject;
-        IODispatchQueue *queue = nullptr;
-        IODispatchQueue::Create("test", 0, 0, &queue);
-        object->HostSetDefaultQueue(queue);
-        OSSafeReleaseNULL(queue);
-        return object;
-    }
-};
+// An object of class T with a queue of its own, as the DriverKit runtime gives every service.
+template <class T>
+T *WithQueue()
+{
+    T *object = new T;
+    IODispatchQueue *queue = nullptr;
+    IODispatchQueue::Create("test", 0, 0, &queue);
+    object->HostSetDefaultQueue(queue);
+    OSSafeReleaseNULL(queue);
+    return object;
+}
+
+class QueuedObject : public OSObject {};
 
 // A user client the test drives directly, to call AsyncCompletion as a dext would.
-class DirectUserClient : public IOUserClient {
-public:
-    static DirectUserClient *Make()
-    {
-        auto *client = new DirectUserClient;
-        IODispatchQueue *queue = nullptr;
-        IODispatchQueue::Create("test", 0, 0, &queue);
-        client->HostSetDefaultQueue(queue);
-        OSSafeReleaseNULL(queue);
-        return client;
-    }
-};
+class DirectUserClient : public IOUserClient {};
 
 // Records where its messages arrive.
 class RecordingObject : public OSObject {
 public:
-    static RecordingObject *Make()
-    {
-        auto *object = new RecordingObject;
-        IODispatchQueue *queue = nullptr;
-        IODispatchQueue::Create("test", 0, 0, &queue);
-        object->HostSetDefaultQueue(queue);
-        OSSafeReleaseNULL(queue);
-        return object;
-    }
     kern_return_t Dispatch(const IORPC rpc) override
     {
         onQueue = HostDefaultQueue()->OnQueue();
@@ -217,7 +197,7 @@ void Receive(void *refcon, IOReturn, void **, uint32_t numArgs)
 TEST(runtime_cancel_releases_the_target)
 {
     DextioHostLiveCounts before = SettledCounts();
-    QueuedObject *target = QueuedObject::Make();
+    QueuedObject *target = WithQueue<QueuedObject>();
     OSAction *action = nullptr;
     CHECK_EQ(OSAction::Create(target, 1, 2, 0, &action), kIOReturnSuccess);
     CHECK_EQ(target->HostRetainCount(), 2);  // the action holds its target...
@@ -242,7 +222,7 @@ TEST(runtime_async_completion_above_16_arguments_is_dropped)
     IONotificationPortRef port = IONotificationPortCreate(kIOMainPortDefault);
     dispatch_queue_t queue = dispatch_queue_create("test", DISPATCH_QUEUE_SERIAL);
     IONotificationPortSetDispatchQueue(port, queue);
-    DirectUserClient *client = DirectUserClient::Make();
+    DirectUserClient *client = WithQueue<DirectUserClient>();
     OSAction *action = nullptr;
     CHECK_EQ(OSAction::Create(client, IOUserClient_AsyncCompletion_ID, IOUserClient_AsyncCompletion_ID,
                               sizeof(HostAsyncReference), &action),
@@ -274,7 +254,7 @@ TEST(runtime_async_completion_above_16_arguments_is_dropped)
 TEST(runtime_completions_run_on_the_targets_queue)
 {
     DextioHostLiveCounts before = SettledCounts();
-    RecordingObject *target = RecordingObject::Make();
+    RecordingObject *target = WithQueue<RecordingObject>();
     OSAction *action = nullptr;
     CHECK_EQ(OSAction::Create(target, 0x1234, IOUSBHostPipe_CompleteAsyncIO_ID, 0, &action), kIOReturnSuccess);
     IOUSBHostPipe::CompleteAsyncIO_Msg message = { action, kIOReturnSuccess, 0, 0 };
