@@ -155,8 +155,11 @@ kern_return_t TestClient::Submit(const DextioSubmission &entry)
     if (submissions == nullptr || ring == nullptr) {
         return kIOReturnNotOpen;
     }
-    if (!DextioSubmissionRingPush(submissions, ring, &entry)) {
-        return kIOReturnNoResources;
+    {
+        std::lock_guard<std::mutex> lock(pushMutex);
+        if (!DextioSubmissionRingPush(submissions, ring, &entry)) {
+            return kIOReturnNoResources;
+        }
     }
     return Flush();
 }
@@ -172,6 +175,7 @@ kern_return_t TestClient::Queue(uint8_t pipe, uint8_t slot, uint32_t length, uin
     if (submissions == nullptr || ring == nullptr) {
         return kIOReturnNotOpen;
     }
+    std::lock_guard<std::mutex> lock(pushMutex);
     return DextioSubmissionRingPush(submissions, ring, &entry) ? kIOReturnSuccess : kIOReturnNoResources;
 }
 

@@ -100,6 +100,8 @@ private:
     DextioCompletionConsumer *consumer = nullptr;
     DextioSubmissionRing *submissions = nullptr;
     std::atomic<uint64_t> kicks{0};
+    // The submission ring has one producer: threads sharing this client take turns.
+    std::mutex pushMutex;
     const uint8_t *controlBuffer = nullptr;
     bool registered = false;
     std::map<uint32_t, uint8_t *> slots;

@@ -283,7 +283,8 @@ typedef struct DextioSubmissionRing {
 #define DEXTIO_SUBMISSION_RING_SIZE \
     ((sizeof(DextioSubmissionRing) + 16383u) & ~(uint64_t)16383u)
 
-/* Client side: queue one submission; 0 (nothing queued) when the ring is full. */
+/* Client side: queue one submission; 0 (nothing queued) when the ring is full. The ring has one
+ * producer: a client that submits from several threads makes them take turns. */
 static inline int DextioSubmissionRingPush(DextioSubmissionRing *submissions, const DextioCompletionRing *completions,
                                            const DextioSubmission *entry)
 {
