@@ -13,24 +13,16 @@
  * @module
  */
 import type { DeviceInfo, ServiceInfo } from '@dextio/native';
-import type {
-  AlternateDescriptor,
-  ConfigurationDescriptor,
-  DeviceDescriptor,
-  EndpointDescriptor,
-  EndpointType,
-  InterfaceDescriptor,
-} from '../../descriptors.js';
+import type { AlternateDescriptor, ConfigurationDescriptor, DeviceDescriptor, EndpointDescriptor, InterfaceDescriptor } from '../../descriptors.js';
+import { deviceOf, type DeviceStrings, endpointOf } from '../descriptor-fields.js';
+
+export type { DeviceStrings };
 
 const DEVICE = 1;
 const CONFIGURATION = 2;
 const INTERFACE = 4;
 const ENDPOINT = 5;
 
-const endpointTypes: readonly EndpointType[] = ['control', 'isochronous', 'bulk', 'interrupt'];
-
-/** The strings a device descriptor can carry, read separately. */
-export type DeviceStrings = Pick<DeviceDescriptor, 'manufacturerName' | 'productName' | 'serialNumber'>;
 
 /** One descriptor in a configuration: its type and its bytes (bLength of them). */
 interface Entry {
@@ -55,15 +47,8 @@ function* entries(configuration: Uint8Array, total: number): Generator<Entry> {
 
 function endpoint(bytes: Uint8Array): EndpointDescriptor | undefined {
   if (bytes.length < 7) return undefined;
-  const address = bytes[2]!;
-  const number = address & 0x0f;
-  if (number === 0) return undefined;
-  return {
-    endpointNumber: number,
-    direction: address & 0x80 ? 'in' : 'out',
-    type: endpointTypes[bytes[3]! & 3]!,
-    packetSize: (bytes[4]! | (bytes[5]! << 8)) & 0x7ff,
-  };
+  if ((bytes[2]! & 0x0f) === 0) return undefined;
+  return endpointOf(bytes[2]!, bytes[3]!, bytes[4]! | (bytes[5]! << 8));
 }
 
 /** An alternate setting while its endpoints are being read. */
@@ -113,20 +98,17 @@ export function parseDevice(
   strings: DeviceStrings = {},
 ): DeviceDescriptor | undefined {
   if (bytes.length < 18 || bytes[0]! < 18 || bytes[1] !== DEVICE) return undefined;
-  // BCD, as the libusb backend and WebUSB read them: the high byte, then the high nibble of the low byte.
-  return {
-    usbVersionMajor: bytes[3]!,
-    usbVersionMinor: bytes[2]! >> 4,
-    deviceClass: bytes[4]!,
-    deviceSubclass: bytes[5]!,
-    deviceProtocol: bytes[6]!,
-    vendorId: bytes[8]! | (bytes[9]! << 8),
-    productId: bytes[10]! | (bytes[11]! << 8),
-    deviceVersionMajor: bytes[13]!,
-    deviceVersionMinor: bytes[12]! >> 4,
-    ...strings,
-    configurations,
+  const word = (offset: number) => bytes[offset]! | (bytes[offset + 1]! << 8);
+  const fields = {
+    bcdUSB: word(2),
+    bDeviceClass: bytes[4]!,
+    bDeviceSubClass: bytes[5]!,
+    bDeviceProtocol: bytes[6]!,
+    idVendor: word(8),
+    idProduct: word(10),
+    bcdDevice: word(12),
   };
+  return deviceOf(fields, configurations, strings);
 }
 
 /** The strings that are there, without a field for each one that is not (`undefined`). */
@@ -145,19 +127,16 @@ export function registryStrings(service: ServiceInfo | undefined): DeviceStrings
 
 /** What the registry shows of a device nobody opened: ids and strings, no configurations. */
 export function registryDescriptor(service: ServiceInfo): DeviceDescriptor {
-  return {
-    usbVersionMajor: 0,
-    usbVersionMinor: 0,
-    deviceClass: 0,
-    deviceSubclass: 0,
-    deviceProtocol: 0,
-    vendorId: service.vendorId,
-    productId: service.productId,
-    deviceVersionMajor: service.deviceRelease >> 8,
-    deviceVersionMinor: (service.deviceRelease >> 4) & 0x0f,
-    ...registryStrings(service),
-    configurations: [],
+  const fields = {
+    bcdUSB: 0,
+    bDeviceClass: 0,
+    bDeviceSubClass: 0,
+    bDeviceProtocol: 0,
+    idVendor: service.vendorId,
+    idProduct: service.productId,
+    bcdDevice: service.deviceRelease,
   };
+  return deviceOf(fields, [], registryStrings(service));
 }
 
 /** The backend's name for the device the dext drives. */

@@ -5,24 +5,13 @@
  * @module
  */
 import type { ConfigDescriptor, Device as UsbDevice, EndpointDescriptor as UsbEndpointDescriptor } from 'usb';
-import type {
-  AlternateDescriptor,
-  ConfigurationDescriptor,
-  DeviceDescriptor,
-  EndpointDescriptor,
-  EndpointType,
-  InterfaceDescriptor,
-} from '../../descriptors.js';
+import type { AlternateDescriptor, ConfigurationDescriptor, DeviceDescriptor, EndpointDescriptor, InterfaceDescriptor } from '../../descriptors.js';
+import { deviceOf, type DeviceStrings, endpointOf } from '../descriptor-fields.js';
 
-const endpointTypes: readonly EndpointType[] = ['control', 'isochronous', 'bulk', 'interrupt'];
+export type { DeviceStrings };
 
 function endpoint(descriptor: UsbEndpointDescriptor): EndpointDescriptor {
-  return {
-    endpointNumber: descriptor.bEndpointAddress & 0x0f,
-    direction: descriptor.bEndpointAddress & 0x80 ? 'in' : 'out',
-    type: endpointTypes[descriptor.bmAttributes & 0x03]!,
-    packetSize: descriptor.wMaxPacketSize & 0x7ff,
-  };
+  return endpointOf(descriptor.bEndpointAddress, descriptor.bmAttributes, descriptor.wMaxPacketSize);
 }
 
 function configuration(config: ConfigDescriptor): ConfigurationDescriptor {
@@ -41,33 +30,14 @@ function configuration(config: ConfigDescriptor): ConfigurationDescriptor {
   return { configurationValue: config.bConfigurationValue, interfaces };
 }
 
-export interface DeviceStrings {
-  readonly manufacturerName?: string;
-  readonly productName?: string;
-  readonly serialNumber?: string;
-}
-
 export function deviceDescriptor(device: UsbDevice, strings: DeviceStrings = {}): DeviceDescriptor {
-  const d = device.deviceDescriptor;
   let configurations: ConfigurationDescriptor[] = [];
   try {
     configurations = device.allConfigDescriptors.map(configuration);
   } catch {
     // A device that went away while being listed has no descriptors left to read.
   }
-  return {
-    usbVersionMajor: d.bcdUSB >> 8,
-    usbVersionMinor: (d.bcdUSB >> 4) & 0x0f,
-    deviceClass: d.bDeviceClass,
-    deviceSubclass: d.bDeviceSubClass,
-    deviceProtocol: d.bDeviceProtocol,
-    vendorId: d.idVendor,
-    productId: d.idProduct,
-    deviceVersionMajor: d.bcdDevice >> 8,
-    deviceVersionMinor: (d.bcdDevice >> 4) & 0x0f,
-    ...strings,
-    configurations,
-  };
+  return deviceOf(device.deviceDescriptor, configurations, strings);
 }
 
 /** A name for the device that holds while it stays attached. */
