@@ -21,20 +21,51 @@ void *CopyBytes(const std::vector<uint8_t> &bytes)
     return copy;
 }
 
-// What the pipe's transfer holds until its completion has been delivered.
-struct TransferReferences {
-    IOUSBHostPipe *pipe;
+// What a transfer or a control request holds until its completion has been delivered: the pipe or
+// interface it went to, its buffer (may be null) and its completion action, each retained.
+struct InFlight {
+    OSObject *owner;
     IOMemoryDescriptor *buffer;
     OSAction *completion;
 };
 
-void ReleaseTransfer(void *context)
+InFlight *Hold(OSObject *owner, IOMemoryDescriptor *buffer, OSAction *completion)
 {
-    auto *refs = static_cast<TransferReferences *>(context);
+    owner->retain();
+    completion->retain();
+    if (buffer != nullptr) {
+        buffer->retain();
+    }
+    return new InFlight{ owner, buffer, completion };
+}
+
+void Release(void *context)
+{
+    auto *refs = static_cast<InFlight *>(context);
     OSSafeReleaseNULL(refs->buffer);
     OSSafeReleaseNULL(refs->completion);
-    OSSafeReleaseNULL(refs->pipe);
+    OSSafeReleaseNULL(refs->owner);
     delete refs;
+}
+
+// What AsyncIO and DeviceRequest check of a buffer for `length` bytes moving in `direction`.
+kern_return_t CheckBuffer(IOMemoryDescriptor *buffer, uint64_t length, uint64_t direction)
+{
+    if (buffer == nullptr) {
+        return length == 0 ? kIOReturnSuccess : kIOReturnBadArgument;
+    }
+    if (buffer->HostLength() < length || (buffer->HostDirection() & direction) == 0) {
+        return kIOReturnBadArgument;
+    }
+    // The virtual device moves bytes through one address: memory in pieces is not modeled here.
+    return length == 0 || buffer->HostAddress() != nullptr ? kIOReturnSuccess : kIOReturnUnsupported;
+}
+
+uint64_t RequestDirection(uint8_t bmRequestType)
+{
+    return (bmRequestType & kIOUSBDeviceRequestDirectionMask) == kIOUSBDeviceRequestDirectionIn
+               ? kIOMemoryDirectionIn
+               : kIOMemoryDirectionOut;
 }
 
 } // namespace
@@ -270,44 +301,6 @@ kern_return_t IOUSBHostInterface::CreateIOBuffer(IOOptionBits options, uint64_t 
     return IOBufferMemoryDescriptor::Create(options, capacity, 0, buffer);
 }
 
-namespace {
-
-// What AsyncDeviceRequest checks of its data stage, as AsyncIO does of its buffer.
-kern_return_t CheckDataStage(uint8_t bmRequestType, uint16_t wLength, IOMemoryDescriptor *dataBuffer)
-{
-    if (wLength == 0) {
-        return kIOReturnSuccess;
-    }
-    if (dataBuffer == nullptr || dataBuffer->HostLength() < wLength) {
-        return kIOReturnBadArgument;
-    }
-    uint64_t needed = (bmRequestType & kIOUSBDeviceRequestDirectionMask) == kIOUSBDeviceRequestDirectionIn
-                          ? kIOMemoryDirectionIn
-                          : kIOMemoryDirectionOut;
-    if ((dataBuffer->HostDirection() & needed) == 0) {
-        return kIOReturnBadArgument;
-    }
-    // The virtual device moves bytes through one address: memory in pieces is not modeled here.
-    return dataBuffer->HostAddress() != nullptr ? kIOReturnSuccess : kIOReturnUnsupported;
-}
-
-struct RequestReferences {
-    IOUSBHostInterface *interface;
-    IOMemoryDescriptor *buffer;
-    OSAction *completion;
-};
-
-void ReleaseRequest(void *context)
-{
-    auto *refs = static_cast<RequestReferences *>(context);
-    OSSafeReleaseNULL(refs->buffer);
-    OSSafeReleaseNULL(refs->completion);
-    OSSafeReleaseNULL(refs->interface);
-    delete refs;
-}
-
-} // namespace
-
 kern_return_t IOUSBHostInterface::DeviceRequest(uint8_t bmRequestType, uint8_t bRequest, uint16_t wValue,
                                                 uint16_t wIndex, uint16_t wLength, IOMemoryDescriptor *dataBuffer,
                                                 uint16_t *bytesTransferred, uint32_t completionTimeoutMs)
@@ -315,7 +308,7 @@ kern_return_t IOUSBHostInterface::DeviceRequest(uint8_t bmRequestType, uint8_t b
     if (bytesTransferred == nullptr) {
         return kIOReturnBadArgument;
     }
-    kern_return_t ret = CheckDataStage(bmRequestType, wLength, dataBuffer);
+    kern_return_t ret = CheckBuffer(wLength > 0 ? dataBuffer : nullptr, wLength, RequestDirection(bmRequestType));
     if (ret != kIOReturnSuccess) {
         return ret;
     }
@@ -356,7 +349,7 @@ kern_return_t IOUSBHostInterface::AsyncDeviceRequest(uint8_t bmRequestType, uint
     if (completion == nullptr || completion->HostMsgID() != IOUSBHostDevice_CompleteAsyncDeviceRequest_ID) {
         return kIOReturnBadArgument;
     }
-    kern_return_t ret = CheckDataStage(bmRequestType, wLength, dataBuffer);
+    kern_return_t ret = CheckBuffer(wLength > 0 ? dataBuffer : nullptr, wLength, RequestDirection(bmRequestType));
     if (ret != kIOReturnSuccess) {
         return ret;
     }
@@ -366,23 +359,18 @@ kern_return_t IOUSBHostInterface::AsyncDeviceRequest(uint8_t bmRequestType, uint
     if (device->openedBy == nullptr) {
         return kIOReturnNotOpen;
     }
-    retain();
-    completion->retain();
-    if (wLength > 0) {
-        dataBuffer->retain();
-    }
-    auto *refs = new RequestReferences{ this, wLength > 0 ? dataBuffer : nullptr, completion };
+    InFlight *refs = Hold(this, wLength > 0 ? dataBuffer : nullptr, completion);
     ret = device->gadget->SubmitControl(bmRequestType, bRequest, wValue, wIndex, wLength,
                                         wLength > 0 ? dataBuffer->HostAddress() : nullptr, completionTimeoutMs,
                                         [refs](IOReturn status, uint32_t bytes) {
                                             IOUSBHostDevice::CompleteAsyncDeviceRequest_Msg msg = { refs->completion,
                                                                                                    status, bytes };
-                                            if (!refs->completion->HostDeliver(&msg, sizeof(msg), &ReleaseRequest, refs)) {
-                                                ReleaseRequest(refs);
+                                            if (!refs->completion->HostDeliver(&msg, sizeof(msg), &Release, refs)) {
+                                                Release(refs);
                                             }
                                         });
     if (ret != kIOReturnSuccess) {
-        ReleaseRequest(refs);
+        Release(refs);
     }
     return ret;
 }
@@ -422,20 +410,15 @@ kern_return_t IOUSBHostPipe::AsyncIO(IOMemoryDescriptor *dataBuffer, uint32_t da
                                      uint32_t completionTimeoutMs, OSDispatchMethod)
 {
     HostUSBDeviceState *device = state->device;
-    if (completion == nullptr || completion->HostMsgID() != IOUSBHostPipe_CompleteAsyncIO_ID ||
-        (dataBuffer == nullptr && dataBufferLength > 0) ||
-        (dataBuffer != nullptr && dataBuffer->HostLength() < dataBufferLength)) {
+    if (completion == nullptr || completion->HostMsgID() != IOUSBHostPipe_CompleteAsyncIO_ID) {
         return kIOReturnBadArgument;
     }
-    uint64_t needed = (state->address & 0x80) ? kIOMemoryDirectionIn : kIOMemoryDirectionOut;
-    if (dataBuffer != nullptr && (dataBuffer->HostDirection() & needed) == 0) {
-        return kIOReturnBadArgument;
+    kern_return_t checked =
+        CheckBuffer(dataBuffer, dataBufferLength, (state->address & 0x80) ? kIOMemoryDirectionIn : kIOMemoryDirectionOut);
+    if (checked != kIOReturnSuccess) {
+        return checked;
     }
     if (state->type == kIOUSBEndpointTypeIsochronous) {
-        return kIOReturnUnsupported;
-    }
-    // The virtual device moves bytes through one address: memory in pieces is not modeled here.
-    if (dataBuffer != nullptr && dataBufferLength > 0 && dataBuffer->HostAddress() == nullptr) {
         return kIOReturnUnsupported;
     }
     if (state->type == kIOUSBEndpointTypeInterrupt && completionTimeoutMs != 0) {
@@ -451,22 +434,17 @@ kern_return_t IOUSBHostPipe::AsyncIO(IOMemoryDescriptor *dataBuffer, uint32_t da
         return kIOReturnNotOpen;
     }
 
-    retain();
-    completion->retain();
-    if (dataBuffer != nullptr) {
-        dataBuffer->retain();
-    }
-    auto *refs = new TransferReferences{ this, dataBuffer, completion };
+    InFlight *refs = Hold(this, dataBuffer, completion);
     kern_return_t ret = device->gadget->Submit(
         state->address, dataBuffer != nullptr ? dataBuffer->HostAddress() : nullptr, dataBufferLength,
         completionTimeoutMs, [refs](IOReturn status, uint32_t bytes) {
             CompleteAsyncIO_Msg msg = { refs->completion, status, bytes, HostTimestamp() };
-            if (!refs->completion->HostDeliver(&msg, sizeof(msg), &ReleaseTransfer, refs)) {
-                ReleaseTransfer(refs);
+            if (!refs->completion->HostDeliver(&msg, sizeof(msg), &Release, refs)) {
+                Release(refs);
             }
         });
     if (ret != kIOReturnSuccess) {
-        ReleaseTransfer(refs);
+        Release(refs);
     }
     return ret;
 }
