@@ -75,8 +75,6 @@ struct DextioTransferReference {
 
 constexpr uint32_t kSlotTransferCount = kDextioMaxPipes * kDextioSlotsPerPipe;
 
-// CheckSubmission without a tag to check: only whether a completion would fit.
-constexpr uint64_t kNoTag = UINT64_MAX;
 
 // The tags of the transfers in flight, so that no two share one: the app routes completions by tag.
 // Open addressing with linear probing; twice as many entries as transfers can be in flight.
@@ -637,7 +635,7 @@ kern_return_t DextioUserClient::RegisterNotification(IOUserClientMethodArguments
     return kIOReturnSuccess;
 }
 
-kern_return_t DextioUserClient::CheckSubmission(uint64_t tag)
+kern_return_t DextioUserClient::CompletionRoom()
 {
     if (ivars->notification == NULL) {
         return kIOReturnNotReady;
@@ -651,9 +649,6 @@ kern_return_t DextioUserClient::CheckSubmission(uint64_t tag)
     }
     if (used + ivars->inFlight >= kDextioCompletionRingCapacity) {
         return kIOReturnNoResources;
-    }
-    if (tag != kNoTag && ivars->tags.Contains(tag)) {
-        return kIOReturnBusy;
     }
     return kIOReturnSuccess;
 }
@@ -689,7 +684,7 @@ void DextioUserClient::TakeSubmissions()
     while (taken != producer) {
         // Room for the entry's completion first, whether it is refused now or completes later;
         // without it the entry waits for a later pass (a corrupt consumer index stops everything).
-        if (CheckSubmission(kNoTag) != kIOReturnSuccess) {
+        if (CompletionRoom() != kIOReturnSuccess) {
             break;
         }
         // Copied out once, before anything looks at it: the app may write the entry meanwhile.
@@ -725,11 +720,11 @@ kern_return_t DextioUserClient::SubmitSlot(const void *submission)
     if (transfer->busy) {
         return kIOReturnBusy;
     }
-    kern_return_t ret = CheckSubmission(entry->tag);
-    if (ret != kIOReturnSuccess) {
-        return ret;
+    // Its room in the completion ring was checked before it was taken.
+    if (ivars->tags.Contains(entry->tag)) {
+        return kIOReturnBusy;
     }
-    ret = pipe->pipe->AsyncIO(pipe->slots[entry->slot], entry->length, transfer->completion, entry->timeoutMs);
+    kern_return_t ret = pipe->pipe->AsyncIO(pipe->slots[entry->slot], entry->length, transfer->completion, entry->timeoutMs);
     if (ret != kIOReturnSuccess) {
         return ret;
     }
@@ -785,9 +780,12 @@ kern_return_t DextioUserClient::SubmitDescriptor(IOUserClientMethodArguments *ar
     if (transfer == NULL) {
         return kIOReturnNoResources;
     }
-    kern_return_t ret = CheckSubmission(tag);
+    kern_return_t ret = CompletionRoom();
     if (ret != kIOReturnSuccess) {
         return ret;
+    }
+    if (ivars->tags.Contains(tag)) {
+        return kIOReturnBusy;
     }
 
     ret = pipe->pipe->AsyncIO(memory, static_cast<uint32_t>(length), transfer->completion,

@@ -339,10 +339,7 @@ void TestClient::Notification(void *refcon, IOReturn, void **args, uint32_t numA
         if (client->ring != nullptr) {
             DextioCompletionRingDrain(client->ring, client->consumer, &TestClient::Collect, client);
             // Entries the dext left for want of room in the ring can go now.
-            if (client->submissions != nullptr && DextioSubmissionRingPending(client->submissions, client->ring)) {
-                client->kicks++;
-                IOConnectCallScalarMethod(client->connect, kDextioSelectorKick, nullptr, 0, nullptr, nullptr);
-            }
+            client->Flush();
         }
     } else if (kind == kDextioNotificationStopped) {
         client->stopped = true;
