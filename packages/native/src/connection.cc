@@ -343,7 +343,7 @@ void Connection::Deliver(Napi::Env env, Napi::Function callback, Message *messag
     }
     if (message->kind == Message::kStopped) {
         if (closing_) {
-            Teardown(env, true);
+            Teardown(env);
             return;
         }
         /* Unplugged under an open connection: every transfer the dext took has completed, and it
@@ -576,9 +576,10 @@ void Connection::ScheduleFlush(Napi::Env env)
             flushScheduled_ = false;
             if (open_) Flush(session_.get());
         }));
+        queueMicrotask_ = Napi::Persistent(env.Global().Get("queueMicrotask").As<Napi::Function>());
     }
     flushScheduled_ = true;
-    env.Global().Get("queueMicrotask").As<Napi::Function>().Call({flush_.Value()});
+    queueMicrotask_.Call({flush_.Value()});
 }
 
 void Connection::Flush(Session *session)
@@ -835,7 +836,7 @@ Napi::Value Connection::Close(const Napi::CallbackInfo &info)
         }
     }
     if (stopped) {
-        Teardown(env, true);
+        Teardown(env);
         return promise;
     }
     if (!functionRefed_) {
@@ -865,7 +866,7 @@ void Connection::CloseTimedOut(Napi::Env env)
     }
 }
 
-void Connection::Teardown(Napi::Env env, bool confirmed)
+void Connection::Teardown(Napi::Env env)
 {
     if (!closeTimer_.IsEmpty()) {
         env.Global().Get("clearTimeout").As<Napi::Function>().Call({closeTimer_.Value()});
@@ -882,7 +883,7 @@ void Connection::Teardown(Napi::Env env, bool confirmed)
     busy_ = 0;
     closing_ = false;
     if (closed_) {
-        closed_->Resolve(Napi::Boolean::New(env, confirmed));
+        closed_->Resolve(Napi::Boolean::New(env, true));
         closed_.reset();
         closedPromise_.Reset();
     }

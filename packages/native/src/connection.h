@@ -133,8 +133,8 @@ private:
     void StartControl(Napi::Env env);
     void FinishControl(Napi::Env env, ControlRequest *request);
     void DetachSlotViews();
-    /* After the stopped notice (or a close that cannot get one): release what the dext held. */
-    void Teardown(Napi::Env env, bool confirmed);
+    /* After the stopped notice: release what the dext held, and resolve close() with true. */
+    void Teardown(Napi::Env env);
     void CloseTimedOut(Napi::Env env);
 
     /* Tells this connection's leases from any other ArrayBuffer (see LeaseTag). */
@@ -154,6 +154,7 @@ private:
     /* The dext stopped under the open connection (the device went away). */
     bool gone_ = false;
     Napi::FunctionReference flush_;
+    Napi::FunctionReference queueMicrotask_;
     /* Transfers and control requests in flight: the event loop stays alive while there are any. */
     uint64_t busy_ = 0;
     std::vector<DextioPipeInfo> pipes_;
