@@ -4,6 +4,9 @@
 
 #include <Block.h>
 
+#include <cstring>
+#include <string>
+
 #include "queue.h"
 
 kern_return_t IODispatchQueue::Create(const IODispatchQueueName name, uint64_t options, uint64_t,
@@ -17,7 +20,7 @@ kern_return_t IODispatchQueue::Create(const IODispatchQueueName name, uint64_t o
         created->release();
         return kIOReturnNoMemory;
     }
-    created->queue = new HostSerialQueue(name);
+    created->queue = new HostSerialQueue((std::string("dext ") + name).c_str());
     *queue = created;
     return kIOReturnSuccess;
 }
@@ -59,7 +62,11 @@ void IODispatchQueue::free()
 struct dispatch_queue_s {
     std::atomic<int32_t> refs{1};
     HostSerialQueue queue;
-    explicit dispatch_queue_s(const char *label) : queue(label) {}
+    // The thread is named after the label's last component ("notifications").
+    explicit dispatch_queue_s(const char *label)
+        : queue(label != nullptr && strrchr(label, '.') != nullptr ? strrchr(label, '.') + 1 : label)
+    {
+    }
 };
 
 dispatch_queue_t dispatch_queue_create(const char *label, dispatch_queue_attr_t)

@@ -3,6 +3,10 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#ifdef __linux__
+#include <pthread.h>
+#include <sys/prctl.h>
+#endif
 
 namespace {
 
@@ -29,10 +33,6 @@ void PutEndpoint(std::vector<uint8_t> &d, uint8_t address)
     d.insert(d.end(), { 7, 5, address, 2, kBulkMaxPacket & 0xff, kBulkMaxPacket >> 8, 0 });
 }
 
-uint8_t PatternByte(uint32_t offset, uint16_t maxPacket)
-{
-    return static_cast<uint8_t>((offset % maxPacket) % 63);
-}
 
 } // namespace
 
@@ -44,7 +44,15 @@ VirtualGadgetZero::VirtualGadgetZero() : controlBuffer(kControlBufferSize, 0)
     }
     packetsAt = Clock::now();
     Connect();
-    bus = std::thread([this] { BusLoop(); });
+    bus = std::thread([this] {
+#ifdef __linux__
+        // Wake at the microframe's end, not up to the default 50 us of timer slack later: the
+        // model's timing, not the scheduler's, should bound throughput.
+        prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
+        pthread_setname_np(pthread_self(), "dextio-bus");
+#endif
+        BusLoop();
+    });
 }
 
 VirtualGadgetZero::~VirtualGadgetZero()
@@ -284,24 +292,28 @@ bool VirtualGadgetZero::Serve(Endpoint &ep, Pending &p, std::vector<Completion> 
             out.push_back({ std::move(p.done), kIOReturnOverrun, p.length });
             return true;
         }
-        for (uint32_t i = 0; i < p.length; i++) {
-            p.data[i] = pattern == 1 ? PatternByte(i, ep.maxPacketSize) : 0;
+        {
+            const uint8_t *packet = PatternPacket(ep);
+            for (uint32_t offset = 0; offset < p.length; offset += ep.maxPacketSize) {
+                std::memcpy(p.data + offset, packet, std::min<uint32_t>(ep.maxPacketSize, p.length - offset));
+            }
         }
         out.push_back({ std::move(p.done), kIOReturnSuccess, p.length });
         return true;
-    case kSinkOut:
-        for (uint32_t i = 0; i < p.length; i++) {
-            uint8_t expected = pattern == 1 ? PatternByte(i, ep.maxPacketSize) : 0;
-            if (p.data[i] != expected) {
+    case kSinkOut: {
+        const uint8_t *packet = PatternPacket(ep);
+        for (uint32_t offset = 0; offset < p.length; offset += ep.maxPacketSize) {
+            if (std::memcmp(p.data + offset, packet, std::min<uint32_t>(ep.maxPacketSize, p.length - offset)) != 0) {
                 // f_sourcesink halts the OUT endpoint on bad data; the packets before the bad one
                 // were accepted.
                 ep.halted = true;
-                out.push_back({ std::move(p.done), kUSBHostReturnPipeStalled, i - i % ep.maxPacketSize });
+                out.push_back({ std::move(p.done), kUSBHostReturnPipeStalled, offset });
                 return true;
             }
         }
         out.push_back({ std::move(p.done), kIOReturnSuccess, p.length });
         return true;
+    }
     case kLoopbackOut:
         if (loopback.size() >= kLoopbackDepth) {
             return false;
@@ -327,6 +339,20 @@ bool VirtualGadgetZero::Serve(Endpoint &ep, Pending &p, std::vector<Completion> 
     default:
         return false;
     }
+}
+
+// One packet of f_sourcesink's data: pattern 1 is byte i of each packet = i % 63, pattern 0 zeros.
+// Whole transfers are built and checked a packet at a time, at memcpy's speed.
+const uint8_t *VirtualGadgetZero::PatternPacket(Endpoint &ep)
+{
+    if (ep.packetPattern != pattern || ep.packet.size() != ep.maxPacketSize) {
+        ep.packet.assign(ep.maxPacketSize, 0);
+        for (uint16_t i = 0; pattern == 1 && i < ep.maxPacketSize; i++) {
+            ep.packet[i] = static_cast<uint8_t>(i % 63);
+        }
+        ep.packetPattern = pattern;
+    }
+    return ep.packet.data();
 }
 
 void VirtualGadgetZero::FailAll(Endpoint &ep, IOReturn status, std::vector<Completion> &out)
@@ -567,10 +593,21 @@ void VirtualGadgetZero::BusLoop()
         Pump(out);
         next = std::min(next, starvedUntil);
         if (!out.empty()) {
-            // At high speed the controller reports what a microframe moved at its end, together.
-            Clock::time_point report = bus_ == Bus::HighSpeed ? packetsAt + kMicroframe : now;
+            if (bus_ == Bus::HighSpeed) {
+                // At high speed the controller reports what a microframe moved at its end,
+                // together. Transfers submitted meanwhile still go in that microframe while its
+                // budget lasts, as a controller serves what is linked into its schedule.
+                Clock::time_point report = packetsAt + kMicroframe;
+                while (!stopping) {
+                    kicked = false;
+                    busWake.wait_until(lock, report, [&] { return kicked || stopping; });
+                    if (!kicked || Clock::now() >= report) {
+                        break;
+                    }
+                    Pump(out);
+                }
+            }
             lock.unlock();
-            std::this_thread::sleep_until(report);
             Run(out);
             lock.lock();
             continue;

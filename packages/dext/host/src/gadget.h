@@ -74,7 +74,11 @@ private:
         bool babble = false;
         uint32_t unanswered = 0;
         std::deque<Pending> pending;
+        // One packet of SourceSink's data for `packetPattern` (-1: not made yet).
+        std::vector<uint8_t> packet;
+        int packetPattern = -1;
     };
+    const uint8_t *PatternPacket(Endpoint &ep);
     struct ControlRequest {
         uint8_t bmRequestType;
         uint8_t bRequest;

@@ -1,11 +1,24 @@
 #include "queue.h"
 
+#include <string>
+#ifdef __linux__
+#include <pthread.h>
+#endif
+
 #include "live.h"
 
-HostSerialQueue::HostSerialQueue(const char *) : state(std::make_shared<State>())
+HostSerialQueue::HostSerialQueue(const char *label) : state(std::make_shared<State>())
 {
     gHostLive.queues++;
-    thread = std::thread(&HostSerialQueue::Run, state);
+    // Named after the queue (15 characters at most), so that per-thread CPU figures can tell
+    // the dext's queues from the client's.
+    std::string name = label != nullptr ? label : "queue";
+    thread = std::thread([state = state, name = name.substr(0, 15)] {
+#ifdef __linux__
+        pthread_setname_np(pthread_self(), name.c_str());
+#endif
+        Run(state);
+    });
     std::unique_lock<std::mutex> lock(state->mutex);
     state->wake.wait(lock, [this] { return state->threadID != std::thread::id(); });
 }
