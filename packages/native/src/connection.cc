@@ -3,7 +3,7 @@
  * match DextioDriver, open, a notification port on our own dispatch queue, map the completion ring
  * (read-only), the consumer page and the control buffer, register for notifications, submit
  * transfers (their completions come through the ring) and control requests (each completes on its
- * own), and on every doorbell drain the ring into one message for the JS thread. Closing waits for
+ * own), and on every doorbell let the JS thread drain the ring. Closing waits for
  * the dext's stopped notice before it lets go of memory the dext may still use.
  */
 #include "connection.h"
@@ -265,9 +265,17 @@ void Connection::Notification(void *refcon, IOReturn, void **args, uint32_t coun
     uint64_t kind = count == kDextioNotificationArgumentCount ? (uint64_t)(uintptr_t)args[0] : 0;
     if (kind == kDextioNotificationDoorbell) {
         session->doorbells++;
-        Drain(session);
+        /* The JS thread drains the ring itself: then the consumer index moves only as fast as the
+         * app takes completions, and the dext rings again only once the app has caught up. */
+        if (!session->drainPending.exchange(true)) {
+            auto *message = new Message{Message::kDoorbell, nullptr};
+            if (session->function.NonBlockingCall(message) != napi_ok) {
+                delete message;
+                session->drainPending = false;
+            }
+        }
     } else if (kind == kDextioNotificationStopped) {
-        /* The last message of the connection: the doorbells before it have been drained. */
+        /* The last message of the connection: every completion is in the ring before it. */
         {
             std::lock_guard<std::mutex> lock(gClosingMutex);
             session->stopped = true;
@@ -277,34 +285,9 @@ void Connection::Notification(void *refcon, IOReturn, void **args, uint32_t coun
                 gClosingChanged.notify_all();
             }
         }
-        auto *message = new Message{Message::kStopped, {}, nullptr};
+        auto *message = new Message{Message::kStopped, nullptr};
         if (session->function.NonBlockingCall(message) != napi_ok) delete message;
     }
-}
-
-void Connection::Drain(Session *session)
-{
-    if (!session->mapped.load()) return;
-    auto *message = new Message{Message::kCompletions, {}, nullptr};
-    message->completions.reserve(32);
-    DextioCompletionRingDrain(
-        session->ring, session->consumer,
-        [](void *context, const DextioCompletion *completion) {
-            static_cast<Message *>(context)->completions.push_back(*completion);
-        },
-        message);
-    /* Submissions the dext left for want of room in the ring can go now. */
-    Flush(session);
-    if (message->completions.empty()) {
-        delete message;
-        return;
-    }
-    for (DextioCompletion &completion : message->completions) {
-        completion.timestamp =
-            (uint64_t)((unsigned __int128)completion.timestamp * session->timebaseNumer / session->timebaseDenom);
-    }
-    session->completions += message->completions.size();
-    if (session->function.NonBlockingCall(message) != napi_ok) delete message;
 }
 
 void Connection::ControlDone(void *refcon, IOReturn result, void **args, uint32_t count)
@@ -324,7 +307,7 @@ void Connection::ControlDone(void *refcon, IOReturn result, void **args, uint32_
             request->bytes = 0;
         }
     }
-    auto *message = new Message{Message::kControl, {}, request};
+    auto *message = new Message{Message::kControl, request};
     if (session->function.NonBlockingCall(message) != napi_ok) delete message;
 }
 
@@ -337,36 +320,77 @@ void DeliverMessage(Napi::Env env, Napi::Function callback, Connection *connecti
 
 void Connection::Deliver(Napi::Env env, Napi::Function callback, Message *message)
 {
-    if (message->kind == Message::kControl) {
+    switch (message->kind) {
+    case Message::kControl:
         FinishControl(env, message->control);
         return;
+    case Message::kDoorbell:
+        /* Cleared first: a doorbell from now on brings another message. */
+        session_->drainPending = false;
+        DrainRing(env, callback);
+        return;
+    case Message::kStopped:
+        break;
     }
-    if (message->kind == Message::kStopped) {
-        if (closing_) {
-            Teardown(env);
-            return;
-        }
-        /* Unplugged under an open connection: every transfer the dext took has completed, and it
-         * holds none of our memory any more. Submissions it never took (still in the ring) end
-         * here, so that each one still gets its completion. */
-        gone_ = true;
-        pinned_.clear();
-        if (tags_.empty()) return;
-        std::vector<DextioCompletion> left;
-        for (uint64_t tag : tags_) left.push_back(DextioCompletion{tag, kIOReturnNoDevice, 0, 0});
-        message->completions = std::move(left);
+    if (closing_) {
+        Teardown(env);
+        return;
     }
-    size_t count = message->completions.size();
+    /* Unplugged under an open connection: what the dext completed is in the ring; every transfer
+     * it took has completed, and it holds none of our memory any more. Submissions it never took
+     * (still in the submission ring) end here, so that each one still gets its completion. */
+    DrainRing(env, callback);
+    if (!open_) return; /* the app closed it from a completion handler */
+    gone_ = true;
+    pinned_.clear();
+    if (tags_.empty()) return;
+    std::vector<DextioCompletion> left;
+    for (uint64_t tag : tags_) left.push_back(DextioCompletion{tag, kIOReturnNoDevice, 0, 0});
+    DeliverCompletions(env, callback, left.data(), left.size(), false);
+}
+
+void Connection::DrainRing(Napi::Env env, Napi::Function callback)
+{
+    Session *session = session_.get();
+    if (!open_ || !session->mapped.load()) return;
+    const DextioCompletionRing *ring = session->ring;
+    uint32_t capacity = ring->header.capacity;
+    if (capacity == 0 || capacity > kDextioCompletionRingCapacity) return;
+    uint32_t next = __atomic_load_n(&session->consumer->consumerIndex, __ATOMIC_RELAXED);
+    for (;;) {
+        uint32_t producer = __atomic_load_n(&ring->header.producerIndex, __ATOMIC_SEQ_CST);
+        uint32_t count = std::min(producer - next, capacity);
+        if (count == 0) break;
+        batch_.resize(count);
+        for (uint32_t i = 0; i < count; i++) batch_[i] = ring->entries[(next + i) % capacity];
+        next += count;
+        /* Published after the app has handled the batch, not before: completions that land
+         * meanwhile find the ring not yet drained and ring no doorbell; this loop takes them. */
+        DeliverCompletions(env, callback, batch_.data(), count, true);
+        if (!open_ || !session->mapped.load()) return; /* closed from the handler */
+        __atomic_store_n(&session->consumer->consumerIndex, next, __ATOMIC_SEQ_CST);
+    }
+    /* What the handler submitted, and anything the dext left for want of room in the ring. */
+    Flush(session);
+}
+
+void Connection::DeliverCompletions(Napi::Env env, Napi::Function callback, const DextioCompletion *completions,
+                                    size_t count, bool fromRing)
+{
     Napi::Float64Array flat = Napi::Float64Array::New(env, count * 4);
+    double *out = flat.Data();
     for (size_t i = 0; i < count; i++) {
-        const DextioCompletion &c = message->completions[i];
-        flat[i * 4 + 0] = (double)c.tag;
-        flat[i * 4 + 1] = (double)c.status;
-        flat[i * 4 + 2] = (double)c.bytes;
-        flat[i * 4 + 3] = (double)c.timestamp;
+        const DextioCompletion &c = completions[i];
+        out[i * 4 + 0] = (double)c.tag;
+        out[i * 4 + 1] = (double)c.status;
+        out[i * 4 + 2] = (double)c.bytes;
+        /* completionTimestamp is in mach absolute time ticks. */
+        out[i * 4 + 3] =
+            fromRing ? (double)((unsigned __int128)c.timestamp * session_->timebaseNumer / session_->timebaseDenom) : 0;
         pinned_.erase(c.tag);
         if (tags_.erase(c.tag) != 0) Idle(env);
     }
+    if (fromRing) session_->completions += count;
     try {
         callback.Call({flat});
     } catch (const Napi::Error &error) {
@@ -762,7 +786,7 @@ Napi::Value Connection::Counters(const Napi::CallbackInfo &info)
     if (session_) {
         result.Set("doorbells", (double)session_->doorbells.load());
         result.Set("kicks", (double)session_->kicks.load());
-        result.Set("completions", (double)session_->completions.load());
+        result.Set("completions", (double)session_->completions);
         if (open_ && session_->mapped.load()) {
             result.Set("ringDoorbells", (double)__atomic_load_n(&session_->ring->header.doorbellCount, __ATOMIC_SEQ_CST));
             result.Set("ringCompletions",
@@ -805,8 +829,9 @@ Napi::Value Connection::Close(const Napi::CallbackInfo &info)
     }
     open_ = false;
     Session *session = session_.get();
-    /* 1. No more reads of the dext's memory: a drain that is running finishes, later ones and
-     *    control completions do not touch it (IOServiceClose lets the kernel unmap it any time). */
+    /* 1. No more reads of the dext's memory: the ring is drained on this thread, and a control
+     *    completion that is reading the control buffer on the queue finishes first; later ones
+     *    do not touch it (IOServiceClose lets the kernel unmap it any time). */
     session->mapped = false;
     dispatch_sync_f(session->queue, nullptr, Noop);
     DetachSlotViews();

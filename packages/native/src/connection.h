@@ -40,10 +40,10 @@ struct ControlRequest {
     uint64_t bytes = 0;
 };
 
-/* What the dispatch queue hands to the JS thread. */
+/* What the dispatch queue hands to the JS thread: a doorbell (the JS thread drains the ring
+ * itself), a control request's completion, or the stopped notice. */
 struct Message {
-    enum Kind { kCompletions, kControl, kStopped } kind;
-    std::vector<DextioCompletion> completions; /* timestamps already in nanoseconds */
+    enum Kind { kDoorbell, kControl, kStopped } kind;
     ControlRequest *control = nullptr;
 };
 
@@ -67,13 +67,15 @@ struct Session {
     const uint8_t *controlBuffer = nullptr;
     DextioSubmissionRing *submissions = nullptr;
     std::atomic<bool> mapped{false};
+    /* A doorbell message is on its way to the JS thread: later doorbells add nothing. */
+    std::atomic<bool> drainPending{false};
     std::atomic<uint64_t> kicks{0};
     /* The dext's stopped notice arrived; guarded by the process-wide closing lock (connection.cc). */
     bool stopped = false;
     /* close() counted this session among those whose stop a reopen may wait for. */
     bool countedClosing = false;
     std::atomic<uint64_t> doorbells{0};
-    std::atomic<uint64_t> completions{0};
+    uint64_t completions = 0; /* JS thread */
     /* completionTimestamp is in mach absolute time ticks: ns = ticks * numer / denom. */
     uint32_t timebaseNumer = 1;
     uint32_t timebaseDenom = 1;
@@ -95,8 +97,6 @@ public:
     static void Notification(void *refcon, IOReturn result, void **args, uint32_t count);
     /* On the dispatch queue: a control request's completion. */
     static void ControlDone(void *refcon, IOReturn result, void **args, uint32_t count);
-    /* On the dispatch queue: everything published so far, as one message. */
-    static void Drain(Session *session);
     /* Kicks the dext if queued submissions wait for it. */
     static void Flush(Session *session);
 
@@ -126,6 +126,10 @@ private:
     uint8_t *MapSlot(Napi::Env env, uint8_t pipe, uint8_t slot);
     Napi::Uint8Array Descriptor(Napi::Env env, uint64_t kind, uint64_t index);
     bool PipeIsIn(uint8_t pipe) const { return (pipe & 0x80) != 0; }
+    /* JS thread: hands the app every published completion, then kicks if submissions wait. */
+    void DrainRing(Napi::Env env, Napi::Function callback);
+    void DeliverCompletions(Napi::Env env, Napi::Function callback, const DextioCompletion *completions, size_t count,
+                            bool fromRing);
     void Busy(Napi::Env env);
     /* Flushes the submission ring once the current JavaScript job is done (a microtask). */
     void ScheduleFlush(Napi::Env env);
@@ -173,6 +177,8 @@ private:
     /* Control requests: one at a time through the dext, the others wait here in order. */
     std::deque<ControlRequest *> controlQueue_;
     ControlRequest *controlInFlight_ = nullptr;
+    /* The batch DrainRing copies out of the ring, reused. */
+    std::vector<DextioCompletion> batch_;
 };
 
 } // namespace dextio
