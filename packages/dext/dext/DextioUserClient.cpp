@@ -74,12 +74,21 @@ struct DextioTransferReference {
 };
 
 constexpr uint32_t kSlotTransferCount = kDextioMaxPipes * kDextioSlotsPerPipe;
+static_assert(kSlotTransferCount + kDextioMaxDescriptorTransfers <= kDextioCompletionRingCapacity,
+              "every transfer in flight owns a completion ring entry");
 
+constexpr uint32_t PowerOfTwoAtLeast(uint32_t n)
+{
+    uint32_t p = 1;
+    while (p < n) {
+        p <<= 1;
+    }
+    return p;
+}
 
 // The tags of the transfers in flight, so that no two share one: the app routes completions by tag.
-// Open addressing with linear probing; twice as many entries as transfers can be in flight.
-constexpr uint32_t kTagSetCapacity = 2 * (kSlotTransferCount + kDextioMaxDescriptorTransfers);
-static_assert((kTagSetCapacity & (kTagSetCapacity - 1)) == 0, "a power of two");
+// Open addressing with linear probing; at least twice as many entries as transfers can be in flight.
+constexpr uint32_t kTagSetCapacity = PowerOfTwoAtLeast(2 * (kSlotTransferCount + kDextioMaxDescriptorTransfers));
 
 struct DextioTagSet {
     uint64_t tags[kTagSetCapacity];

@@ -13,7 +13,7 @@ extern "C" {
 #endif
 
 /* Bumped on any incompatible change; reported by kDextioSelectorGetDeviceInfo. */
-#define DEXTIO_ABI_VERSION 3u
+#define DEXTIO_ABI_VERSION 4u
 
 /* ---- Limits ---------------------------------------------------------------------------------- */
 
@@ -21,12 +21,13 @@ enum {
     /* Bytes in one mapped slot; also the largest structure IOKit passes by value. Transfers of
      * more than this many bytes take the descriptor path. */
     kDextioSlotCapacity = 4096,
-    /* Slots per pipe: the most transfers of the mapped path a pipe can have in flight. */
-    kDextioSlotsPerPipe = 16,
+    /* Slots per pipe: the most transfers of the mapped path a pipe can have in flight. 32 keeps
+     * a high-speed bus busy with 512-byte transfers across a client's round trip. */
+    kDextioSlotsPerPipe = 32,
     /* Pipes are named by endpoint address; numbers 1..15 in each direction. */
     kDextioMaxPipes = 30,
     /* Descriptor-path transfers in flight per client, over all pipes. */
-    kDextioMaxDescriptorTransfers = 32,
+    kDextioMaxDescriptorTransfers = 128,
     /* Largest descriptor-path transfer (AsyncIO takes a uint32_t length; keep well below). */
     kDextioMaxDescriptorLength = 64 * 1024 * 1024,
     /* Largest control transfer data stage (wLength is 16 bits). Like a transfer, it travels by
@@ -39,7 +40,7 @@ enum {
     kDextioControlTimeoutMaxMs = 30000,
     /* Completion ring entries: >= every transfer that can be in flight at once
      * (kDextioMaxPipes * kDextioSlotsPerPipe + kDextioMaxDescriptorTransfers), power of two. */
-    kDextioCompletionRingCapacity = 1024,
+    kDextioCompletionRingCapacity = 2048,
     /* Submission ring entries (the mapped path's submissions), power of two. */
     kDextioSubmissionRingCapacity = 1024,
     /* Largest descriptor GetDescriptor returns (a configuration's wTotalLength is 16 bits). */
