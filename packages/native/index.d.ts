@@ -221,9 +221,9 @@ export interface Limits {
   abiVersion: number;
   /** Bytes in one mapped slot (4096); longer transfers take the descriptor path. */
   slotCapacity: number;
-  /** Slots per pipe (16): the most mapped-path transfers a pipe can have in flight. */
+  /** Slots per pipe (32): the most mapped-path transfers a pipe can have in flight. */
   slotsPerPipe: number;
-  /** Descriptor-path transfers in flight per connection, over all pipes (32). */
+  /** Descriptor-path transfers in flight per connection, over all pipes (128). */
   maxDescriptorTransfers: number;
   /** The longest descriptor-path transfer, in bytes (64 MiB). */
   maxDescriptorLength: number;
@@ -236,6 +236,16 @@ export interface Limits {
 }
 /** The ABI's limits. */
 export declare const limits: Limits;
+
+/** IPC messages between this process and the dext so far, over all connections. */
+export interface IpcCounters {
+  /** Calls into the dext (`IOConnectCall*`: kicks, descriptor transfers, control requests...). */
+  calls: number;
+  /** Messages from it: doorbells, stopped notices and control requests' completions. */
+  messages: number;
+}
+/** IPC messages so far (one Mach message each on macOS), for benchmarks. */
+export declare function ipcCounters(): IpcCounters;
 
 /** Objects alive in the host runtime (Linux only), for leak checks. */
 export interface LiveCounts {

@@ -104,6 +104,12 @@ Napi::Object Init(Napi::Env env, Napi::Object exports)
     exports.Set("Connection", dextio::Connection::Init(env));
     exports.Set("Monitor", dextio::Monitor::Init(env));
     exports.Set("services", Napi::Function::New(env, dextio::Services, "services"));
+    exports.Set("ipcCounters", Napi::Function::New(env, [](const Napi::CallbackInfo &info) {
+        Napi::Object counters = Napi::Object::New(info.Env());
+        counters.Set("calls", (double)dextio::gIpc.calls.load());
+        counters.Set("messages", (double)dextio::gIpc.messages.load());
+        return counters;
+    }, "ipcCounters"));
     Napi::Object limits = Napi::Object::New(env);
     limits.Set("abiVersion", (double)DEXTIO_ABI_VERSION);
     limits.Set("slotCapacity", (double)kDextioSlotCapacity);

@@ -22,6 +22,8 @@
 
 namespace dextio {
 
+IpcCounters gIpc;
+
 namespace {
 
 constexpr double kMaxTag = 9007199254740991.0; /* Number.MAX_SAFE_INTEGER */
@@ -77,6 +79,14 @@ struct LeaseTag {
 };
 
 std::atomic<uint64_t> gNextConnectionId{1};
+
+/* Every call into the dext and every message from it is one IPC message (a Mach message on macOS):
+ * counted process-wide for ipcCounters(). */
+kern_return_t CountCall(kern_return_t kr)
+{
+    gIpc.calls.fetch_add(1, std::memory_order_relaxed);
+    return kr;
+}
 
 } // namespace
 
@@ -223,8 +233,8 @@ Napi::Value Connection::Open(const Napi::CallbackInfo &info)
         uint64_t count = 0;
         uint32_t countSize = 1;
         size_t bytes = pipes.size() * sizeof(DextioPipeInfo);
-        kr = IOConnectCallMethod(session->connect, kDextioSelectorGetPipes, nullptr, 0, nullptr, 0, &count, &countSize,
-                                 pipes.data(), &bytes);
+        kr = CountCall(IOConnectCallMethod(session->connect, kDextioSelectorGetPipes, nullptr, 0, nullptr, 0, &count, &countSize,
+                                 pipes.data(), &bytes));
         pipes.resize(kr == kIOReturnSuccess ? std::min<size_t>(count, bytes / sizeof(DextioPipeInfo)) : 0);
     }
     if (kr == kIOReturnSuccess) {
@@ -236,9 +246,9 @@ Napi::Value Connection::Open(const Napi::CallbackInfo &info)
         uint64_t reference[kOSAsyncRef64Count] = {};
         reference[kIOAsyncCalloutFuncIndex] = (uint64_t)(uintptr_t)&Connection::Notification;
         reference[kIOAsyncCalloutRefconIndex] = (uint64_t)(uintptr_t)session.get();
-        kr = IOConnectCallAsyncMethod(session->connect, kDextioSelectorRegisterNotification,
+        kr = CountCall(IOConnectCallAsyncMethod(session->connect, kDextioSelectorRegisterNotification,
                                       IONotificationPortGetMachPort(session->port), reference, kIOAsyncCalloutCount,
-                                      nullptr, 0, nullptr, 0, nullptr, nullptr, nullptr, nullptr);
+                                      nullptr, 0, nullptr, 0, nullptr, nullptr, nullptr, nullptr));
     }
     if (kr != kIOReturnSuccess) {
         session->mapped = false;
@@ -261,6 +271,7 @@ Napi::Value Connection::Open(const Napi::CallbackInfo &info)
 
 void Connection::Notification(void *refcon, IOReturn, void **args, uint32_t count)
 {
+    gIpc.messages.fetch_add(1, std::memory_order_relaxed);
     auto *session = static_cast<Session *>(refcon);
     uint64_t kind = count == kDextioNotificationArgumentCount ? (uint64_t)(uintptr_t)args[0] : 0;
     if (kind == kDextioNotificationDoorbell) {
@@ -292,6 +303,7 @@ void Connection::Notification(void *refcon, IOReturn, void **args, uint32_t coun
 
 void Connection::ControlDone(void *refcon, IOReturn result, void **args, uint32_t count)
 {
+    gIpc.messages.fetch_add(1, std::memory_order_relaxed);
     auto *request = static_cast<ControlRequest *>(refcon);
     Session *session = request->session;
     request->status = result;
@@ -427,7 +439,7 @@ Napi::Value Connection::DeviceInfo(const Napi::CallbackInfo &info)
     uint64_t out[kDextioDeviceInfoScalarCount] = {};
     uint32_t count = kDextioDeviceInfoScalarCount;
     kern_return_t kr =
-        IOConnectCallScalarMethod(session_->connect, kDextioSelectorGetDeviceInfo, nullptr, 0, out, &count);
+        CountCall(IOConnectCallScalarMethod(session_->connect, kDextioSelectorGetDeviceInfo, nullptr, 0, out, &count));
     if (kr != kIOReturnSuccess) ThrowIOReturn(env, "deviceInfo", kr);
     Napi::Object result = Napi::Object::New(env);
     result.Set("abiVersion", (double)out[kDextioDeviceInfoAbiVersion]);
@@ -452,9 +464,9 @@ Napi::Uint8Array Connection::Descriptor(Napi::Env env, uint64_t kind, uint64_t i
         uint64_t length = 0;
         uint32_t outputCount = 1;
         size_t size = buffer.size();
-        kern_return_t kr = IOConnectCallMethod(session_->connect, kDextioSelectorGetDescriptor, input,
+        kern_return_t kr = CountCall(IOConnectCallMethod(session_->connect, kDextioSelectorGetDescriptor, input,
                                                kDextioGetDescriptorScalarCount, nullptr, 0, &length, &outputCount,
-                                               buffer.data(), &size);
+                                               buffer.data(), &size));
         if (kr != kIOReturnSuccess) ThrowIOReturn(env, "reading a descriptor", kr);
         if (length <= buffer.size()) {
             return Napi::Buffer<uint8_t>::Copy(env, buffer.data(), length).As<Napi::Uint8Array>();
@@ -612,7 +624,7 @@ void Connection::Flush(Session *session)
     session->kicks++;
     /* A failed kick (the dext stopped) leaves the entries: the stop or the unplug reports the
      * transfers in flight, and the caller reaps them. */
-    IOConnectCallScalarMethod(session->connect, kDextioSelectorKick, nullptr, 0, nullptr, nullptr);
+    CountCall(IOConnectCallScalarMethod(session->connect, kDextioSelectorKick, nullptr, 0, nullptr, nullptr));
 }
 
 Napi::Value Connection::SubmitDescriptor(const Napi::CallbackInfo &info)
@@ -641,9 +653,9 @@ Napi::Value Connection::SubmitDescriptor(const Napi::CallbackInfo &info)
     bool in = PipeIsIn(pipe);
     /* Order per pipe holds across both paths: what the ring holds reaches the dext first. */
     Flush(session_.get());
-    kern_return_t kr = IOConnectCallMethod(session_->connect, kDextioSelectorSubmitDescriptor, scalars,
+    kern_return_t kr = CountCall(IOConnectCallMethod(session_->connect, kDextioSelectorSubmitDescriptor, scalars,
                                            kDextioSubmitDescriptorScalarCount, in ? nullptr : data, in ? 0 : length,
-                                           nullptr, nullptr, in ? data : nullptr, in ? &outSize : nullptr);
+                                           nullptr, nullptr, in ? data : nullptr, in ? &outSize : nullptr));
     if (kr == kIOReturnSuccess) {
         pinned_.emplace(tag, Napi::Persistent(info[1]));
         tags_.insert(tag);
@@ -701,12 +713,12 @@ void Connection::StartControl(Napi::Env env)
         size_t length = request->data.size();
         size_t outSize = length;
         bool descriptorIn = request->in && length > kDextioSlotCapacity;
-        kern_return_t kr = IOConnectCallAsyncMethod(
+        kern_return_t kr = CountCall(IOConnectCallAsyncMethod(
             session_->connect, request->in ? kDextioSelectorControlIn : kDextioSelectorControlOut,
             IONotificationPortGetMachPort(session_->port), reference, kIOAsyncCalloutCount, request->scalars,
             kDextioControlScalarCount, request->in || length == 0 ? nullptr : request->data.data(),
             request->in ? 0 : length, nullptr, nullptr, descriptorIn ? request->data.data() : nullptr,
-            descriptorIn ? &outSize : nullptr);
+            descriptorIn ? &outSize : nullptr));
         if (kr == kIOReturnSuccess) {
             controlInFlight_ = request;
         } else {
@@ -738,8 +750,8 @@ Napi::Value Connection::Abort(const Napi::CallbackInfo &info)
     uint64_t pipe = PipeArgument(info, 0);
     /* An abort covers every transfer submitted before it, also those still in the ring. */
     Flush(session_.get());
-    return Napi::Number::New(env, IOConnectCallScalarMethod(session_->connect, kDextioSelectorAbortPipe, &pipe, 1,
-                                                            nullptr, nullptr));
+    return Napi::Number::New(env, CountCall(IOConnectCallScalarMethod(session_->connect, kDextioSelectorAbortPipe, &pipe, 1,
+                                                            nullptr, nullptr)));
 }
 
 Napi::Value Connection::ClearHalt(const Napi::CallbackInfo &info)
@@ -747,8 +759,8 @@ Napi::Value Connection::ClearHalt(const Napi::CallbackInfo &info)
     Napi::Env env = info.Env();
     RequireOpen(env, "clearHalt");
     uint64_t pipe = PipeArgument(info, 0);
-    return Napi::Number::New(env, IOConnectCallScalarMethod(session_->connect, kDextioSelectorClearStall, &pipe, 1,
-                                                            nullptr, nullptr));
+    return Napi::Number::New(env, CountCall(IOConnectCallScalarMethod(session_->connect, kDextioSelectorClearStall, &pipe, 1,
+                                                            nullptr, nullptr)));
 }
 
 Napi::Value Connection::SelectAlternate(const Napi::CallbackInfo &info)
@@ -756,8 +768,8 @@ Napi::Value Connection::SelectAlternate(const Napi::CallbackInfo &info)
     Napi::Env env = info.Env();
     RequireOpen(env, "selectAlternate");
     uint64_t alternate = IntegerArgument(info, 0, "alternateSetting", 0, 0xff);
-    kern_return_t kr = IOConnectCallScalarMethod(session_->connect, kDextioSelectorSelectAltSetting, &alternate, 1,
-                                                 nullptr, nullptr);
+    kern_return_t kr = CountCall(IOConnectCallScalarMethod(session_->connect, kDextioSelectorSelectAltSetting, &alternate, 1,
+                                                 nullptr, nullptr));
     if (kr == kIOReturnSuccess) {
         /* The pipes change with the setting: views of the old ones are detached (no view outlives
          * what the dext may have released), and slots() maps afresh. */
@@ -766,8 +778,8 @@ Napi::Value Connection::SelectAlternate(const Napi::CallbackInfo &info)
         uint64_t count = 0;
         uint32_t countSize = 1;
         size_t bytes = pipes.size() * sizeof(DextioPipeInfo);
-        kern_return_t listed = IOConnectCallMethod(session_->connect, kDextioSelectorGetPipes, nullptr, 0, nullptr, 0,
-                                                   &count, &countSize, pipes.data(), &bytes);
+        kern_return_t listed = CountCall(IOConnectCallMethod(session_->connect, kDextioSelectorGetPipes, nullptr, 0, nullptr, 0,
+                                                   &count, &countSize, pipes.data(), &bytes));
         pipes.resize(listed == kIOReturnSuccess ? std::min<size_t>(count, bytes / sizeof(DextioPipeInfo)) : 0);
         pipes_ = std::move(pipes);
     }

@@ -27,6 +27,13 @@ namespace dextio {
 
 struct Session;
 
+/* IPC messages between this process and the dext, over all connections. */
+struct IpcCounters {
+    std::atomic<uint64_t> calls{0};    /* IOConnectCall* to the dext */
+    std::atomic<uint64_t> messages{0}; /* notifications and async completions from it */
+};
+extern IpcCounters gIpc;
+
 /* A control request, from control() to its completion (or to the close that drops it unsent). */
 struct ControlRequest {
     Napi::Promise::Deferred deferred;
