@@ -512,3 +512,34 @@ TEST(transfer_high_speed_bus_keeps_to_13_packets_a_microframe)
     printf("    4 MiB in 4 KiB transfers, unthrottled: %.1f ms\n",
            std::chrono::duration<double, std::milli>(unthrottled).count());
 }
+
+TEST(transfer_high_speed_large_transfer_takes_its_time_and_an_abort_frees_the_bus)
+{
+    // A transfer's packets move over the microframes it needs, and it completes when its last one
+    // has: 1 MiB is 2048 packets, at least (2048 - 104) / 13 microframes. An aborted transfer
+    // leaves the bus to the next one at once, with no debt of the packets it never moved.
+    CHECK_EQ(DextioHostGadgetBus(), kDextioGadgetBusHighSpeed);
+    TestClient client;
+    CHECK_EQ(client.Open(), kIOReturnSuccess);
+    std::vector<uint8_t> big(4u << 20);
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    auto started = std::chrono::steady_clock::now();
+    CHECK_EQ(client.SubmitDescriptor(0x81, big.data(), 1u << 20, 0, 1), kIOReturnSuccess);
+    DextioCompletion completion;
+    CHECK(client.Wait(1, &completion));
+    CHECK_EQ(completion.bytes, 1u << 20);
+    CHECK(std::chrono::steady_clock::now() - started >= std::chrono::microseconds((2048 - 104) / 13 * 125));
+
+    // 4 MiB would hold the bus for about 80 ms; aborted after 5, the next transfer goes at once.
+    CHECK_EQ(client.SubmitDescriptor(0x81, big.data(), big.size(), 0, 2), kIOReturnSuccess);
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    uint64_t pipe = 0x81;
+    CHECK_EQ(client.Call(kDextioSelectorAbortPipe, &pipe, 1), kIOReturnSuccess);
+    CHECK(client.Wait(2, &completion));
+    CHECK_EQ(completion.status, kIOReturnAborted);
+    started = std::chrono::steady_clock::now();
+    CHECK_EQ(client.SubmitSlot(0x81, 0, 4096, 0, 3), kIOReturnSuccess);
+    CHECK(client.Wait(3, &completion));
+    CHECK_EQ(completion.status, kIOReturnSuccess);
+    CHECK(std::chrono::steady_clock::now() - started < std::chrono::milliseconds(40));
+}

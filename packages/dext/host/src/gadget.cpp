@@ -218,7 +218,7 @@ VirtualGadgetZero::Bus VirtualGadgetZero::CurrentBus()
     return bus_;
 }
 
-bool VirtualGadgetZero::Afford(uint32_t needed, Clock::time_point now)
+bool VirtualGadgetZero::Afford(Pending &p, uint32_t needed, Clock::time_point now)
 {
     if (bus_ == Bus::Unthrottled) {
         return true;
@@ -228,15 +228,18 @@ bool VirtualGadgetZero::Afford(uint32_t needed, Clock::time_point now)
         packets = std::min(kPacketBudget, packets + frames * kPacketsPerMicroframe);
         packetsAt += frames * kMicroframe;
     }
-    // A transfer larger than the budget goes once the budget is full, and leaves a debt that the
-    // following microframes pay off: the rate over time is the bus's.
-    double wanted = std::min<double>(needed, kPacketBudget);
-    if (packets >= wanted) {
+    needed -= p.packetsMoved;
+    if (packets >= needed) {
         packets -= needed;
         return true;
     }
-    auto wait = static_cast<int64_t>((wanted - packets + kPacketsPerMicroframe - 1) / kPacketsPerMicroframe);
-    starvedUntil = std::min(starvedUntil, packetsAt + wait * kMicroframe);
+    // The packets this microframe has left go to this transfer; it completes in a later one, once
+    // its last packet has moved (so a large transfer takes its time on the bus, and an abort
+    // frees the bus at once).
+    auto moved = static_cast<uint32_t>(packets);
+    p.packetsMoved += moved;
+    packets -= moved;
+    starvedUntil = std::min(starvedUntil, packetsAt + kMicroframe);
     return false;
 }
 
@@ -273,14 +276,14 @@ void VirtualGadgetZero::Pump(std::vector<Completion> &out)
     }
 }
 
-bool VirtualGadgetZero::Ready(Endpoint &ep, const Pending &p, Clock::time_point now)
+bool VirtualGadgetZero::Ready(Endpoint &ep, Pending &p, Clock::time_point now)
 {
     // The device has nothing to send or no room: no packets move, nothing is charged.
     if ((ep.address == kLoopbackIn && loopback.empty()) || (ep.address == kLoopbackOut && loopback.size() >= kLoopbackDepth)) {
         return false;
     }
     uint32_t needed = std::max<uint32_t>(1, (p.length + ep.maxPacketSize - 1) / ep.maxPacketSize);
-    return Afford(needed, now);
+    return Afford(p, needed, now);
 }
 
 bool VirtualGadgetZero::Serve(Endpoint &ep, Pending &p, std::vector<Completion> &out)

@@ -65,6 +65,7 @@ private:
         Clock::time_point deadline;
         bool unanswered;              // injected timeout: only the deadline or an abort ends it
         Done done;
+        uint32_t packetsMoved = 0;    // high speed: packets already on the bus, over past microframes
     };
     struct Endpoint {
         uint8_t address;
@@ -97,12 +98,13 @@ private:
     void Pump(std::vector<Completion> &out);
     bool Serve(Endpoint &ep, Pending &p, std::vector<Completion> &out);
     // Whether the device and the bus can move the transfer now (charging the bus if so).
-    bool Ready(Endpoint &ep, const Pending &p, Clock::time_point now);
+    bool Ready(Endpoint &ep, Pending &p, Clock::time_point now);
     void FailAll(Endpoint &ep, IOReturn status, std::vector<Completion> &out);
     void FailControl(IOReturn status, std::vector<Completion> &out);
-    // High speed: whether the bus has time for a transfer of this many packets now; if not, when
-    // it will (in starvedUntil). Refills the budget from the time elapsed.
-    bool Afford(uint32_t packets, Clock::time_point now);
+    // High speed: whether the bus has time for the rest of a transfer of this many packets now; if
+    // not, the transfer takes what the microframe has left, and starvedUntil says when to look
+    // again. Refills the budget from the time elapsed.
+    bool Afford(Pending &p, uint32_t packets, Clock::time_point now);
     // The answer of the device to a control request, with the lock held.
     IOReturn Answer(const ControlRequest &request, uint16_t *bytesTransferred);
     static void Run(const std::vector<Completion> &completions);
