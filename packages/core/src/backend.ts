@@ -142,6 +142,10 @@ export interface BackendPipe {
    * The caller keeps at most `slots.length` mapped and {@link descriptorTransfersMax} descriptor
    * transfers outstanding, and submits in the order the user asked for; the backend may refuse
    * anything beyond those limits with `'error'`.
+   *
+   * So that streaming need not allocate per transfer, a backend may reuse what it hands out: the
+   * completion object is valid during the `onComplete` call only, and the handle until then (the
+   * caller cancels only transfers that have not completed).
    */
   submit(request: TransferRequest, onComplete: (completion: Completion) => void): TransferHandle;
   /** Clears a halt on the endpoint (CLEAR_FEATURE(ENDPOINT_HALT)) and resets its data toggle. */

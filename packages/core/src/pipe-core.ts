@@ -14,6 +14,7 @@
  */
 import type { BackendPipe, Completion, TransferHandle } from './backend.js';
 import { ClosedError, DisconnectedError } from './errors.js';
+import { Fifo } from './fifo.js';
 import type { TransferPath } from './planner.js';
 import { isDetached } from './validate.js';
 
@@ -71,18 +72,16 @@ export class QueuedTransfer {
 
 
 /**
- * Copies the first `length` bytes of a slot. (`slice` will not do: a backend may hand out a Node
- * Buffer, whose `slice` is a view.)
+ * Copies the first `length` bytes of a slot, with one allocation. (`slot.slice` will not do: a
+ * backend may hand out a Node Buffer, whose `slice` is a view; Uint8Array's own copies.)
  */
 export function copyOut(slot: Uint8Array, length: number): Uint8Array {
-  return new Uint8Array(slot.subarray(0, length));
+  return Uint8Array.prototype.slice.call(slot, 0, length);
 }
 
 export class PipeCore {
   readonly #free: number[];
-  readonly #queue: QueuedTransfer[] = [];
-  /** Index of the queue's head: shifting arrays is O(n), so the queue is compacted lazily. */
-  #head = 0;
+  readonly #queue = new Fifo<QueuedTransfer>();
   #descriptorsInFlight = 0;
   #outstanding = 0;
   #idleWaiters: (() => void)[] = [];
@@ -111,7 +110,7 @@ export class PipeCore {
 
   /** Transfers waiting in the queue for their turn or their resource. */
   get queued(): number {
-    return this.#queue.length - this.#head;
+    return this.#queue.size;
   }
 
   /** The most transfers of each path the pipe can have in flight. */
@@ -147,7 +146,7 @@ export class PipeCore {
     const first = this.#failure === null;
     this.#failure = failure;
     const completion = this.failureCompletion();
-    for (const transfer of this.#takeQueue()) this.#end(transfer, completion, NO_SLOT);
+    for (const transfer of this.#queue.takeAll()) this.#end(transfer, completion, NO_SLOT);
     if (first) for (const listener of [...this.#failureListeners]) listener(failure);
     this.#failureListeners.clear();
     this.#wakeIfIdle();
@@ -178,8 +177,7 @@ export class PipeCore {
   cancel(transfer: QueuedTransfer): void {
     if (transfer.state === 'queued') {
       transfer.state = 'idle';
-      const i = this.#queue.indexOf(transfer, this.#head);
-      if (i >= 0) this.#queue.splice(i, 1);
+      this.#queue.remove(transfer);
       this.#dispatch();
       this.#wakeIfIdle();
     } else if (transfer.state === 'submitted') {
@@ -229,8 +227,7 @@ export class PipeCore {
 
   /** Hands the queue's head to the backend for as long as its resource is free. */
   #dispatch(): void {
-    while (this.#head < this.#queue.length && this.#failure === null) {
-      const transfer = this.#queue[this.#head]!;
+    for (let transfer = this.#queue.peek(); transfer !== undefined && this.#failure === null; transfer = this.#queue.peek()) {
       let slot = NO_SLOT;
       if (transfer.path === 'mapped') {
         if (this.#free.length === 0) break;
@@ -238,11 +235,9 @@ export class PipeCore {
       } else if (this.#descriptorsInFlight >= this.backend.descriptorTransfersMax) {
         break;
       }
-      this.#queue[this.#head++] = undefined as unknown as QueuedTransfer;
-      if (this.#head > 64 && this.#head * 2 > this.#queue.length) this.#compact();
+      this.#queue.shift();
       this.#submit(transfer, slot);
     }
-    if (this.#head === this.#queue.length) this.#compact();
   }
 
   #submit(transfer: QueuedTransfer, slot: number): void {
@@ -282,18 +277,6 @@ export class PipeCore {
     transfer.state = 'idle';
     const keep = transfer.done(completion, slot) === true;
     if (slot !== NO_SLOT && !keep) this.#free.push(slot);
-  }
-
-  #takeQueue(): QueuedTransfer[] {
-    const waiting = this.#queue.slice(this.#head);
-    this.#queue.length = 0;
-    this.#head = 0;
-    return waiting;
-  }
-
-  #compact(): void {
-    this.#queue.splice(0, this.#head);
-    this.#head = 0;
   }
 
   #wakeIfIdle(): void {

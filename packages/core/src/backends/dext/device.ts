@@ -12,6 +12,7 @@ import type { ConfigurationDescriptor, ControlSetup, DeviceDescriptor, Direction
 import { DisconnectedError, errorForStatus, UsbError } from '../../errors.js';
 import { deviceStrings, parseConfiguration, parseDevice } from './descriptors.js';
 import { DextPipe, type PipeHost } from './pipe.js';
+import { RouteTable, type Route } from './routes.js';
 import { callError, completionStatus, IOReturn, ioReturnText } from './status.js';
 
 const requestTypeBits = { standard: 0, class: 1, vendor: 2 } as const;
@@ -22,7 +23,6 @@ const GET_DESCRIPTOR = 0x06;
 const STRING_DESCRIPTOR = 0x03;
 const LANGUAGE_US_ENGLISH = 0x0409;
 
-type Route = (ioReturn: number, bytes: number) => void;
 
 /**
  * The device descriptor and every configuration (0 to bNumConfigurations - 1), as the dext read
@@ -51,14 +51,13 @@ const I_SERIAL_NUMBER = 16;
 export class DextDevice implements BackendDevice, PipeHost {
   #gone = false;
   #closed = false;
-  #tag = 0;
   #info: DeviceInfo;
   #pipeInfo: PipeInfo[];
   /** The device's own descriptors, read once at open; the strings join them in `readStrings`. */
   #descriptor: DeviceDescriptor;
   /** The device descriptor as the device sent it: where the string indices are. */
   readonly #deviceBytes: Uint8Array;
-  readonly #routes = new Map<number, Route>();
+  readonly #routes = new RouteTable();
   readonly #pipes = new Set<DextPipe>();
   readonly #disconnectListeners = new Set<() => void>();
 
@@ -143,30 +142,24 @@ export class DextDevice implements BackendDevice, PipeHost {
       if (aborted && !this.#gone && !this.#closed && !this.#present()) this.lost();
     }
     for (let i = 0; i < batch.length; i += 4) {
-      const tag = batch[i]!;
-      const route = this.#routes.get(tag);
-      if (!route) continue;
-      this.#routes.delete(tag);
-      route(batch[i + 1]!, batch[i + 2]!);
+      this.#routes.take(batch[i]!)?.(batch[i + 1]!, batch[i + 2]!);
     }
   }
 
   // PipeHost
-  nextTag(): number {
-    this.#tag = this.#tag >= Number.MAX_SAFE_INTEGER ? 1 : this.#tag + 1;
-    return this.#tag;
-  }
-  expect(tag: number, route: Route): void {
-    this.#routes.set(tag, route);
+  expect(route: Route): number {
+    return this.#routes.add(route);
   }
   forget(tag: number): void {
-    this.#routes.delete(tag);
+    this.#routes.take(tag);
   }
   submitSlot(pipe: number, slot: number, length: number, timeout: number, tag: number): number {
-    return this.#call(() => this.connection.submitSlot(pipe, slot, length, timeout, tag));
+    if (!this.connection.isOpen) return this.#closedStatus();
+    return this.connection.submitSlot(pipe, slot, length, timeout, tag);
   }
   submitDescriptor(pipe: number, buffer: Uint8Array, length: number, timeout: number, tag: number): number {
-    return this.#call(() => this.connection.submitDescriptor(pipe, buffer, length, timeout, tag));
+    if (!this.connection.isOpen) return this.#closedStatus();
+    return this.connection.submitDescriptor(pipe, buffer, length, timeout, tag);
   }
   abort(pipe: number): number {
     return this.#call(() => this.connection.abort(pipe));
@@ -300,9 +293,7 @@ export class DextDevice implements BackendDevice, PipeHost {
 
   /** Completes, as `ioReturn`, every transfer the dext has not reported. */
   #reapRoutes(ioReturn: number): void {
-    const routes = [...this.#routes.values()];
-    this.#routes.clear();
-    for (const route of routes) route(ioReturn, 0);
+    for (const route of this.#routes.takeAll()) route(ioReturn, 0);
   }
 
   /** Whether the dext still answers: a call on a connection whose dext stopped is kIOReturnNoDevice. */
@@ -318,8 +309,13 @@ export class DextDevice implements BackendDevice, PipeHost {
 
   /** A native call on a connection that may have closed under it. */
   #call(run: () => number): number {
-    if (!this.connection.isOpen) return this.#gone ? IOReturn.noDevice : IOReturn.aborted;
+    if (!this.connection.isOpen) return this.#closedStatus();
     return run();
+  }
+
+  /** What a call on a connection that closed under it reports. */
+  #closedStatus(): number {
+    return this.#gone ? IOReturn.noDevice : IOReturn.aborted;
   }
 
   #assertPresent(): void {

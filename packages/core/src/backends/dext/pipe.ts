@@ -33,10 +33,8 @@ import { callError, completionStatus, ioReturnText } from './status.js';
 export interface PipeHost {
   /** `true` once the device has gone away. */
   readonly gone: boolean;
-  /** A fresh tag, unique among transfers in flight on the connection. */
-  nextTag(): number;
-  /** Routes the completion of `tag` to `handler`. */
-  expect(tag: number, handler: (ioReturn: number, bytes: number) => void): void;
+  /** Routes a completion to `handler`: returns the tag to submit with, unique among transfers in flight. */
+  expect(handler: (ioReturn: number, bytes: number) => void): number;
   /** Drops the route of a tag whose submission was refused. */
   forget(tag: number): void;
   submitSlot(pipe: number, slot: number, length: number, timeout: number, tag: number): number;
@@ -48,6 +46,24 @@ export interface PipeHost {
   clearHalt(pipe: number): number;
   /** A status said the device is gone. */
   lost(): void;
+}
+
+/**
+ * One transfer of a pipe from submission to completion, and its handle. Records are reused: as the
+ * contract allows, the handle is valid until the completion and the completion object during the
+ * callback only.
+ */
+class DextTransfer implements TransferHandle {
+  onComplete: ((completion: Completion) => void) | null = null;
+  readonly completion: { status: CompletionStatus; bytes: number } = { status: 'ok', bytes: 0 };
+  /** The device's route for this transfer's tag, bound once. */
+  readonly route = (ioReturn: number, bytes: number): void => this.pipe.finish(this, ioReturn, bytes);
+
+  constructor(private readonly pipe: DextPipe) {}
+
+  cancel(): void {
+    if (this.onComplete !== null) this.pipe.cancelTransfer();
+  }
 }
 
 export class DextPipe implements BackendPipe {
@@ -63,6 +79,8 @@ export class DextPipe implements BackendPipe {
   /** The ZLP that waits for the ZLP slot; while set, later submissions wait in the backlog. */
   #zlpWaiting: (() => void) | null = null;
   readonly #backlog: (() => void)[] = [];
+  /** Transfer records whose transfers have completed, for the next submissions. */
+  readonly #idle: DextTransfer[] = [];
 
   constructor(
     private readonly host: PipeHost,
@@ -89,30 +107,73 @@ export class DextPipe implements BackendPipe {
       setImmediate(() => onComplete({ status, bytes: 0 }));
       return { cancel() {} };
     }
+    const sendZlp =
+      this.direction === 'out' && request.zlp && request.length > 0 && request.length % this.packetSize === 0;
+    if (sendZlp) return this.#submitWithZlp(request, onComplete);
+    // The common case allocates nothing: the record, its route and its completion are reused.
+    const transfer = this.#idle.pop() ?? new DextTransfer(this);
+    transfer.onComplete = onComplete;
+    this.#outstanding++;
+    const tag = this.host.expect(transfer.route);
+    const submitted = this.#send(request, tag);
+    if (submitted !== 0) {
+      // Refused before it started: no completion comes from the dext, so report it here, later.
+      this.host.forget(tag);
+      setImmediate(() => transfer.route(submitted, 0));
+    }
+    return transfer;
+  }
+
+  #send(request: TransferRequest, tag: number): number {
+    return request.path === 'mapped'
+      ? this.host.submitSlot(this.address, request.slot, request.length, request.timeout, tag)
+      : this.host.submitDescriptor(this.address, request.buffer, request.length, request.timeout, tag);
+  }
+
+  /** @internal A transfer of this pipe ended with `ioReturn`: report it, and keep the record. */
+  finish(transfer: DextTransfer, ioReturn: number, bytes: number): void {
+    const onComplete = transfer.onComplete;
+    if (onComplete === null) return;
+    transfer.onComplete = null;
+    this.#outstanding--;
+    const status = this.#status(ioReturn);
+    if (status === 'error') {
+      onComplete({ status, bytes, message: ioReturnText(ioReturn) });
+    } else {
+      transfer.completion.status = status;
+      transfer.completion.bytes = bytes;
+      onComplete(transfer.completion);
+    }
+    this.#idle.push(transfer);
+    if (this.#outstanding === 0) for (const wake of this.#idleWaiters.splice(0)) wake();
+  }
+
+  /** @internal Cancels a transfer in flight: the dext can only abort the whole pipe. */
+  cancelTransfer(): void {
+    this.host.abort(this.address);
+  }
+
+  #status(ioReturn: number): CompletionStatus {
+    const status = completionStatus(ioReturn);
+    if (status === 'disconnected') this.host.lost();
+    return status !== 'ok' && this.host.gone ? 'disconnected' : status;
+  }
+
+  /** A transfer followed by a zero-length packet: rare, so closures are fine here. */
+  #submitWithZlp(request: TransferRequest, onComplete: (completion: Completion) => void): TransferHandle {
     let finished = false;
     this.#outstanding++;
     const finish = (ioReturn: number, bytes: number): void => {
       finished = true;
       this.#outstanding--;
-      let status = completionStatus(ioReturn);
-      if (status === 'disconnected') this.host.lost();
-      if (status !== 'ok' && this.host.gone) status = 'disconnected';
+      const status = this.#status(ioReturn);
       onComplete(status === 'error' ? { status, bytes, message: ioReturnText(ioReturn) } : { status, bytes });
       if (this.#outstanding === 0) for (const wake of this.#idleWaiters.splice(0)) wake();
     };
-    const sendZlp =
-      this.direction === 'out' && request.zlp && request.length > 0 && request.length % this.packetSize === 0;
-    const done = sendZlp
-      ? this.#withZlp(request.timeout, finish)
-      : { main: finish, refused: (ioReturn: number) => finish(ioReturn, 0), submitted: () => undefined };
-    const tag = this.host.nextTag();
-    this.host.expect(tag, done.main);
-    const submitted =
-      request.path === 'mapped'
-        ? this.host.submitSlot(this.address, request.slot, request.length, request.timeout, tag)
-        : this.host.submitDescriptor(this.address, request.buffer, request.length, request.timeout, tag);
+    const done = this.#withZlp(request.timeout, finish);
+    const tag = this.host.expect(done.main);
+    const submitted = this.#send(request, tag);
     if (submitted !== 0) {
-      // Refused before it started: no completion comes from the dext, so report it here, later.
       this.host.forget(tag);
       setImmediate(() => done.refused(submitted));
     } else {
@@ -173,8 +234,7 @@ export class DextPipe implements BackendPipe {
     };
     const startZlp = (): void => {
       this.#zlpBusy = true;
-      const tag = this.host.nextTag();
-      this.host.expect(tag, (ioReturn) => {
+      const tag = this.host.expect((ioReturn) => {
         zlpResult = ioReturn;
         this.#zlpSlotFreed();
         settle();
