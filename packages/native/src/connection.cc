@@ -369,6 +369,7 @@ void Connection::DrainRing(Napi::Env env, Napi::Function callback)
     uint32_t capacity = ring->header.capacity;
     if (capacity == 0 || capacity > kDextioCompletionRingCapacity) return;
     uint32_t next = __atomic_load_n(&session->consumer->consumerIndex, __ATOMIC_RELAXED);
+    draining_ = true;
     for (;;) {
         uint32_t producer = __atomic_load_n(&ring->header.producerIndex, __ATOMIC_SEQ_CST);
         uint32_t count = std::min(producer - next, capacity);
@@ -379,9 +380,13 @@ void Connection::DrainRing(Napi::Env env, Napi::Function callback)
         /* Published after the app has handled the batch, not before: completions that land
          * meanwhile find the ring not yet drained and ring no doorbell; this loop takes them. */
         DeliverCompletions(env, callback, batch_.data(), count, true);
-        if (!open_ || !session->mapped.load()) return; /* closed from the handler */
+        if (!open_ || !session->mapped.load()) { /* closed from the handler */
+            draining_ = false;
+            return;
+        }
         __atomic_store_n(&session->consumer->consumerIndex, next, __ATOMIC_SEQ_CST);
     }
+    draining_ = false;
     /* What the handler submitted, and anything the dext left for want of room in the ring. */
     Flush(session);
 }
@@ -606,7 +611,8 @@ Napi::Value Connection::SubmitSlot(const Napi::CallbackInfo &info)
 
 void Connection::ScheduleFlush(Napi::Env env)
 {
-    if (flushScheduled_) return;
+    /* A drain flushes once at its end, for everything its handler submitted. */
+    if (flushScheduled_ || draining_) return;
     if (flush_.IsEmpty()) {
         flush_ = Napi::Persistent(Napi::Function::New(env, [this](const Napi::CallbackInfo &) {
             flushScheduled_ = false;

@@ -162,6 +162,8 @@ private:
     Napi::Reference<Napi::Value> closeTimer_;
     bool functionRefed_ = false;
     bool flushScheduled_ = false;
+    /* DrainRing is handing completions to the app (its end flushes). */
+    bool draining_ = false;
     /* The dext stopped under the open connection (the device went away). */
     bool gone_ = false;
     Napi::FunctionReference flush_;
