@@ -1,8 +1,8 @@
 /**
  * Streams SourceSink IN through the addon and prints transfers/s, MB/s and IPC messages per
  * transfer (doorbells, plus kicks of the submission ring or one call per descriptor transfer).
- * Linux, host runtime, on the virtual gadget's current bus model (DEXTIO_GADGET_BUS). The same
- * through @dextio/core: test/targets/embedded/bench.ts.
+ * Linux, host runtime, on the virtual gadget's current bus model (DEXTIO_GADGET_BUS). The whole
+ * stack through @dextio/core, with more figures: `npm run bench` at the repository's root.
  *
  *   npm run bench -w @dextio/native
  */
