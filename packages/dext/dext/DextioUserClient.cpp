@@ -856,9 +856,11 @@ void DextioUserClient::PostCompletion(uint64_t tag, IOReturn status, uint32_t by
     __atomic_store_n(&ring->header.completionCount, ivars->completions, __ATOMIC_RELAXED);
     __atomic_store_n(&ring->header.producerIndex, ivars->producer, __ATOMIC_SEQ_CST);
 
-    // Ring the doorbell only if the app had drained everything before this entry; otherwise it is
-    // still draining and will see the entry (abi.h explains why none is lost).
-    if (__atomic_load_n(&ivars->consumer->consumerIndex, __ATOMIC_SEQ_CST) == producer) {
+    // Ring the doorbell only if the app had drained everything before this entry and is not
+    // polling; otherwise it will see the entry itself (abi.h explains why none is lost). Both
+    // fields are the app's: whatever it writes there, it only loses its own doorbells.
+    if (__atomic_load_n(&ivars->consumer->consumerIndex, __ATOMIC_SEQ_CST) == producer &&
+        __atomic_load_n(&ivars->consumer->polling, __ATOMIC_SEQ_CST) == 0) {
         Notify(kDextioNotificationDoorbell);
     }
 }

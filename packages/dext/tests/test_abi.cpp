@@ -33,6 +33,7 @@ TEST(abi_completion_ring_layout)
     CHECK(DEXTIO_COMPLETION_RING_SIZE >= sizeof(DextioCompletionRing));
     // The consumer index is alone on its page, apart from everything the dext writes.
     CHECK_EQ(sizeof(DextioCompletionConsumer), 64u);
+    CHECK_EQ(offsetof(DextioCompletionConsumer, polling), 4u);
     CHECK(DEXTIO_COMPLETION_CONSUMER_SIZE >= sizeof(DextioCompletionConsumer));
     // Every transfer that can be in flight has an entry.
     CHECK(kDextioCompletionRingCapacity >= kDextioMaxPipes * kDextioSlotsPerPipe + kDextioMaxDescriptorTransfers);

@@ -285,6 +285,29 @@ TEST(transfer_doorbell_only_when_ring_was_empty)
     CHECK_EQ(client.Doorbells(), 1u);
 }
 
+TEST(transfer_no_doorbell_while_the_client_polls)
+{
+    TestClient client;
+    CHECK_EQ(client.Open(), kIOReturnSuccess);
+    DextioCompletionConsumer *consumer = client.Consumer();
+    __atomic_store_n(&consumer->polling, 1u, __ATOMIC_SEQ_CST);
+    for (uint8_t slot = 0; slot < 4; slot++) {
+        CHECK_EQ(client.SubmitSlot(0x81, slot, 512, 0, slot), kIOReturnSuccess);
+    }
+    CHECK(Eventually([&] { return client.Ring()->header.completionCount == 4; }));
+    CHECK_EQ(client.Ring()->header.doorbellCount, 0u);
+    // The client stops polling: it clears the flag, reads the producer index once more and takes
+    // what is there. From then on an entry into the empty ring rings again.
+    __atomic_store_n(&consumer->polling, 0u, __ATOMIC_SEQ_CST);
+    uint32_t producer = __atomic_load_n(&client.Ring()->header.producerIndex, __ATOMIC_SEQ_CST);
+    CHECK_EQ(producer, 4u);
+    __atomic_store_n(&consumer->consumerIndex, producer, __ATOMIC_SEQ_CST);
+    CHECK_EQ(client.SubmitSlot(0x81, 4, 512, 0, 4), kIOReturnSuccess);
+    DextioCompletion completion;
+    CHECK(client.Wait(4, &completion));
+    CHECK_EQ(client.Ring()->header.doorbellCount, 1u);
+}
+
 TEST(transfer_streaming_rings_fewer_doorbells_than_transfers)
 {
     TestClient client;

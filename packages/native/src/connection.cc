@@ -15,6 +15,7 @@
 #include <cstring>
 #include <mutex>
 #include <string>
+#include <thread>
 
 #include <mach/mach_time.h>
 
@@ -52,6 +53,13 @@ uint64_t IntegerArgument(const Napi::CallbackInfo &info, size_t index, const cha
  * kIOReturnExclusiveAccess, and close() for the stopped notice by default. */
 constexpr auto kReopenWait = std::chrono::milliseconds(2000);
 constexpr double kCloseTimeoutMs = 5000;
+
+/* Polling the completion ring (DrainRing): how long a poll waits for progress, how long one drain
+ * may keep the JS thread before the event loop gets it back, and at most how many kicks a poll
+ * that found nothing makes the next polls wait for (doubling from 1). */
+constexpr auto kPollQuiet = std::chrono::microseconds(30);
+constexpr auto kPollTotal = std::chrono::microseconds(300);
+constexpr uint32_t kPollBackoffMax = 256;
 
 /* The sessions of this process that were closed and whose stop the dext has not confirmed: the
  * device stays held until it does (IOServiceClose does not wait on macOS). */
@@ -278,13 +286,7 @@ void Connection::Notification(void *refcon, IOReturn, void **args, uint32_t coun
         session->doorbells++;
         /* The JS thread drains the ring itself: then the consumer index moves only as fast as the
          * app takes completions, and the dext rings again only once the app has caught up. */
-        if (!session->drainPending.exchange(true)) {
-            auto *message = new Message{Message::kDoorbell, nullptr};
-            if (session->function.NonBlockingCall(message) != napi_ok) {
-                delete message;
-                session->drainPending = false;
-            }
-        }
+        ScheduleDrain(session);
     } else if (kind == kDextioNotificationStopped) {
         /* The last message of the connection: every completion is in the ring before it. */
         {
@@ -339,7 +341,7 @@ void Connection::Deliver(Napi::Env env, Napi::Function callback, Message *messag
     case Message::kDoorbell:
         /* Cleared first: a doorbell from now on brings another message. */
         session_->drainPending = false;
-        DrainRing(env, callback);
+        RequestDrain(env);
         return;
     case Message::kStopped:
         break;
@@ -361,34 +363,143 @@ void Connection::Deliver(Napi::Env env, Napi::Function callback, Message *messag
     DeliverCompletions(env, callback, left.data(), left.size(), false);
 }
 
+void Connection::ScheduleDrain(Session *session)
+{
+    if (session->drainPending.exchange(true)) return;
+    auto *message = new Message{Message::kDoorbell, nullptr};
+    if (session->function.NonBlockingCall(message) != napi_ok) {
+        delete message;
+        session->drainPending = false;
+    }
+}
+
+void Connection::RequestDrain(Napi::Env env)
+{
+    /* Node dispatches a thread-safe function's queued calls back to back, without turning the
+     * event loop; drains that come in such a run may together hold the thread for kPollTotal at
+     * most, then wait for the loop's next turn (setImmediate). */
+    auto now = std::chrono::steady_clock::now();
+    if (!turnScheduled_) {
+        chainStarted_ = now;
+        ScheduleTurn(env);
+    } else if (now - chainStarted_ >= kPollTotal) {
+        drainDeferred_ = true;
+        return;
+    }
+    DrainRing(env, onCompletions_.Value());
+}
+
+void Connection::DeferDrain(Napi::Env env)
+{
+    drainDeferred_ = true;
+    if (!turnScheduled_) ScheduleTurn(env);
+}
+
+void Connection::ScheduleTurn(Napi::Env env)
+{
+    if (turn_.IsEmpty()) {
+        turn_ = Napi::Persistent(Napi::Function::New(env, [this](const Napi::CallbackInfo &info) {
+            turnScheduled_ = false;
+            Unref(); /* taken in ScheduleTurn */
+            if (drainDeferred_) {
+                drainDeferred_ = false;
+                RequestDrain(info.Env());
+            }
+        }));
+        setImmediate_ = Napi::Persistent(env.Global().Get("setImmediate").As<Napi::Function>());
+    }
+    turnScheduled_ = true;
+    Ref(); /* the immediate calls into this object */
+    setImmediate_.Call({turn_.Value()});
+}
+
 void Connection::DrainRing(Napi::Env env, Napi::Function callback)
 {
     Session *session = session_.get();
     if (!open_ || !session->mapped.load()) return;
     const DextioCompletionRing *ring = session->ring;
+    DextioCompletionConsumer *consumer = session->consumer;
     uint32_t capacity = ring->header.capacity;
     if (capacity == 0 || capacity > kDextioCompletionRingCapacity) return;
-    uint32_t next = __atomic_load_n(&session->consumer->consumerIndex, __ATOMIC_RELAXED);
+    uint32_t next = __atomic_load_n(&consumer->consumerIndex, __ATOMIC_RELAXED);
+    /* Polling (abi.h): after a kick the dext's completions often come within microseconds;
+     * watching the ring then costs less than sleeping until a doorbell. A poll ends after
+     * kPollQuiet without progress; the whole drain gives the event loop back after kPollTotal. */
+    bool polling = false;
+    bool pollFound = false;
+    auto started = std::chrono::steady_clock::now();
+    auto progress = started;
+    uint32_t taken = 0;
     draining_ = true;
     for (;;) {
+        if (std::chrono::steady_clock::now() - started >= kPollTotal) {
+            /* Enough: the event loop's turn. What is left is drained in its next turn (the dext
+             * rings no doorbell while the ring is not empty). */
+            if (polling) __atomic_store_n(&consumer->polling, 0u, __ATOMIC_SEQ_CST);
+            Flush(session);
+            if (__atomic_load_n(&ring->header.producerIndex, __ATOMIC_SEQ_CST) != next) DeferDrain(env);
+            break;
+        }
         uint32_t producer = __atomic_load_n(&ring->header.producerIndex, __ATOMIC_SEQ_CST);
         uint32_t count = std::min(producer - next, capacity);
-        if (count == 0) break;
-        batch_.resize(count);
-        for (uint32_t i = 0; i < count; i++) batch_[i] = ring->entries[(next + i) % capacity];
-        next += count;
-        /* Published after the app has handled the batch, not before: completions that land
-         * meanwhile find the ring not yet drained and ring no doorbell; this loop takes them. */
-        DeliverCompletions(env, callback, batch_.data(), count, true);
-        if (!open_ || !session->mapped.load()) { /* closed from the handler */
-            draining_ = false;
-            return;
+        if (count > 0) {
+            batch_.resize(count);
+            for (uint32_t i = 0; i < count; i++) batch_[i] = ring->entries[(next + i) % capacity];
+            next += count;
+            /* Published after the app has handled the batch, not before: completions that land
+             * meanwhile find the ring not yet drained and ring no doorbell; this loop takes them. */
+            DeliverCompletions(env, callback, batch_.data(), count, true);
+            if (!open_ || !session->mapped.load()) { /* closed from the handler */
+                draining_ = false;
+                return;
+            }
+            __atomic_store_n(&consumer->consumerIndex, next, __ATOMIC_SEQ_CST);
+            if (polling) {
+                pollFound = true;
+                progress = std::chrono::steady_clock::now();
+            }
+            continue;
         }
-        __atomic_store_n(&session->consumer->consumerIndex, next, __ATOMIC_SEQ_CST);
+        bool pending = DextioSubmissionRingPending(session->submissions, ring);
+        if (polling) {
+            auto now = std::chrono::steady_clock::now();
+            uint32_t nowTaken = __atomic_load_n(&ring->header.submissionConsumerIndex, __ATOMIC_SEQ_CST);
+            if (nowTaken != taken) {
+                taken = nowTaken;
+                progress = now;
+            }
+            if (now - progress < kPollQuiet && !tags_.empty()) {
+                std::this_thread::yield(); /* two cores may be shared with the dext and the bus */
+                continue;
+            }
+            if (pending) {
+                /* The dext went quiet with submissions waiting: it needs a kick after all. */
+                Kick(session);
+                progress = now;
+                continue;
+            }
+            /* Stop: clear the flag, then look at the ring once more (abi.h). */
+            __atomic_store_n(&consumer->polling, 0u, __ATOMIC_SEQ_CST);
+            polling = false;
+            pollBackoff_ = pollFound ? 0 : std::min<uint32_t>(pollBackoff_ * 2 + 1, kPollBackoffMax);
+            pollSkip_ = pollBackoff_;
+            continue;
+        }
+        if (!pending) break;
+        /* What the handler submitted, and anything the dext left for want of room in the ring. */
+        Kick(session);
+        if (tags_.empty()) break;
+        if (pollSkip_ > 0) {
+            pollSkip_--; /* recent polls found nothing: a slow bus, sleep instead */
+            break;
+        }
+        __atomic_store_n(&consumer->polling, 1u, __ATOMIC_SEQ_CST);
+        polling = true;
+        pollFound = false;
+        progress = std::chrono::steady_clock::now();
+        taken = __atomic_load_n(&ring->header.submissionConsumerIndex, __ATOMIC_SEQ_CST);
     }
     draining_ = false;
-    /* What the handler submitted, and anything the dext left for want of room in the ring. */
-    Flush(session);
 }
 
 void Connection::DeliverCompletions(Napi::Env env, Napi::Function callback, const DextioCompletion *completions,
@@ -627,6 +738,11 @@ void Connection::ScheduleFlush(Napi::Env env)
 void Connection::Flush(Session *session)
 {
     if (!session->mapped.load() || !DextioSubmissionRingPending(session->submissions, session->ring)) return;
+    Kick(session);
+}
+
+void Connection::Kick(Session *session)
+{
     session->kicks++;
     /* A failed kick (the dext stopped) leaves the entries: the stop or the unplug reports the
      * transfers in flight, and the caller reaps them. */

@@ -8,6 +8,7 @@
 #include <napi.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <map>
@@ -106,6 +107,9 @@ public:
     static void ControlDone(void *refcon, IOReturn result, void **args, uint32_t count);
     /* Kicks the dext if queued submissions wait for it. */
     static void Flush(Session *session);
+    static void Kick(Session *session);
+    /* Asks the JS thread to drain the ring (at most one such message on its way). */
+    static void ScheduleDrain(Session *session);
 
 private:
     Napi::Value Open(const Napi::CallbackInfo &info);
@@ -135,6 +139,10 @@ private:
     bool PipeIsIn(uint8_t pipe) const { return (pipe & 0x80) != 0; }
     /* JS thread: hands the app every published completion, then kicks if submissions wait. */
     void DrainRing(Napi::Env env, Napi::Function callback);
+    /* DrainRing now, or in the event loop's next turn if drains have had the thread long enough. */
+    void RequestDrain(Napi::Env env);
+    void DeferDrain(Napi::Env env);
+    void ScheduleTurn(Napi::Env env);
     void DeliverCompletions(Napi::Env env, Napi::Function callback, const DextioCompletion *completions, size_t count,
                             bool fromRing);
     void Busy(Napi::Env env);
@@ -164,6 +172,17 @@ private:
     bool flushScheduled_ = false;
     /* DrainRing is handing completions to the app (its end flushes). */
     bool draining_ = false;
+    /* Polling the ring after a kick (DrainRing): kicks to let pass before polling again, and how
+     * many the last fruitless polls asked for. */
+    uint32_t pollSkip_ = 0;
+    uint32_t pollBackoff_ = 0;
+    /* A setImmediate marks the event loop's next turn: drains since the previous one started at
+     * chainStarted_; a drain that must wait for the turn is deferred to it. */
+    bool turnScheduled_ = false;
+    bool drainDeferred_ = false;
+    std::chrono::steady_clock::time_point chainStarted_;
+    Napi::FunctionReference turn_;
+    Napi::FunctionReference setImmediate_;
     /* The dext stopped under the open connection (the device went away). */
     bool gone_ = false;
     Napi::FunctionReference flush_;

@@ -213,10 +213,17 @@ static inline uint8_t DextioMemoryTypeSlotIndex(uint64_t type) { return (uint8_t
  * back anything from the ring, and it checks the consumer index before using it.
  *
  * Doorbell: the dext sends kDextioNotificationDoorbell (one IPC message) only when its entry found
- * the ring empty (consumerIndex == the producerIndex before the entry). So a client must, after
- * storing consumerIndex, load producerIndex again and keep draining if it moved:
- * DextioCompletionRingDrain does exactly that. Both sides use sequentially consistent stores and
- * loads of the indices, so a completion is never left in the ring without a doorbell.
+ * the ring empty (consumerIndex == the producerIndex before the entry) and the client is not
+ * polling. So a client must, after storing consumerIndex, load producerIndex again and keep
+ * draining if it moved: DextioCompletionRingDrain does exactly that. Both sides use sequentially
+ * consistent stores and loads of the indices, so a completion is never left in the ring without a
+ * doorbell.
+ *
+ * Polling: a client that expects completions within microseconds (it has just handed the dext
+ * work) may watch producerIndex itself instead of sleeping until a doorbell. It sets `polling` in
+ * its consumer page first; while that is nonzero the dext rings no doorbell. To stop, it clears
+ * `polling` (sequentially consistent) and then loads producerIndex once more, draining what it
+ * finds: an entry the dext wrote while it still saw `polling` set is found by that load.
  */
 typedef struct DextioCompletion {
     uint64_t tag;                     /* the submission's tag */
@@ -243,7 +250,8 @@ typedef struct DextioCompletionRing {
 
 typedef struct DextioCompletionConsumer {
     uint32_t consumerIndex;           /* written by the client */
-    uint8_t reserved[60];
+    uint32_t polling;                 /* nonzero while the client polls the ring: no doorbells */
+    uint8_t reserved[56];
 } DextioCompletionConsumer;
 
 /* Bytes the dext allocates for the ring and for the consumer page (whole 16 KiB pages). */
