@@ -35,15 +35,26 @@ export interface Point {
   busShare: number | null;
 }
 
-/** Streams for about `seconds`; returns transfers and bytes moved. */
+/**
+ * Streams for about `seconds`. The rate is the steady state's: from the first chunk to the last,
+ * counting the chunks after the first (filling the pipeline once is latency, not throughput).
+ */
 async function streamFor(pipe: Pipe, transferSize: number, inFlight: number, seconds: number) {
   let transfers = 0;
   let bytes = 0;
-  const deadline = performance.now() + seconds * 1000;
+  let first = 0;
+  let last = 0;
+  let deadline = Infinity;
   await lastValueFrom(
     pipe.stream({ transferSize, inFlight }).pipe(
-      takeWhile(() => performance.now() < deadline),
+      takeWhile(() => last < deadline),
       tap((chunk) => {
+        last = performance.now();
+        if (first === 0) {
+          first = last;
+          deadline = first + seconds * 1000;
+          return;
+        }
         transfers++;
         bytes += chunk.length;
       }),
@@ -51,7 +62,7 @@ async function streamFor(pipe: Pipe, transferSize: number, inFlight: number, sec
     { defaultValue: undefined },
   );
   await pipe.drained();
-  return { transfers, bytes };
+  return { transfers, bytes, seconds: (last - first) / 1000 };
 }
 
 function collectGarbage(): void {
@@ -129,9 +140,7 @@ export async function measurePoint(
   await streamFor(pipe, transferSize, inFlight, Math.min(0.05, seconds));
   const ipcBefore = native.ipcCounters();
   const cpuBefore = cpuTimes();
-  const started = performance.now();
-  const { transfers, bytes } = await streamFor(pipe, transferSize, inFlight, seconds);
-  const elapsed = (performance.now() - started) / 1000;
+  const { transfers, bytes, seconds: elapsed } = await streamFor(pipe, transferSize, inFlight, seconds);
   const cpu = cpuSince(cpuBefore);
   const ipcAfter = native.ipcCounters();
   const perTransfer = (ns: number) => ns / 1000 / Math.max(1, transfers);
