@@ -63,7 +63,7 @@ export function chartSvg({ points, references, title }: ChartInput): string {
   for (const reference of references) {
     const ry = y(reference.megabytesPerSecond);
     out.push(`<line class="reference" x1="${MARGIN.left}" x2="${MARGIN.left + plotWidth}" y1="${ry}" y2="${ry}" stroke="#999" stroke-dasharray="2 3"/>`);
-    out.push(`<text x="${MARGIN.left + plotWidth + 6}" y="${ry + 4}" font-size="12">${escape(reference.label)}</text>`);
+    out.push(`<text x="${MARGIN.left + plotWidth - 6}" y="${ry - 5}" text-anchor="end" font-size="12" fill="#555">${escape(reference.label)}</text>`);
   }
   const series = new Map<string, Point[]>();
   for (const point of points) {

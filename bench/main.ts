@@ -55,6 +55,7 @@ await device.claimInterface(0);
 const pipe = await device.openPipe('in', 1);
 const busBefore = host.gadgetBus();
 const points: Point[] = [];
+let leased: number | null = null;
 console.log(TABLE_HEADER);
 try {
   for (const bus of buses) {
@@ -70,7 +71,7 @@ try {
     }
   }
   host.gadgetSetBus('unthrottled');
-  const leased = await leasedHeapBytes(pipe, 512, 16, 5000);
+  leased = await leasedHeapBytes(pipe, 512, 16, 5000);
   console.log(`\nreadLeased(512), 16 in flight, each lease released as it comes: ${leased === null ? 'n/a (a GC ran)' : Math.round(leased)} heap bytes per transfer`);
   summarize(points, memcpy1m, leased);
 } finally {
@@ -83,6 +84,7 @@ const result = {
   machine: { cpus: cpus().length, model: cpus()[0]?.model ?? null, node: process.version },
   memcpyMegabytesPerSecond: { block64KiB: memcpy64k, block1MiB: memcpy1m },
   points,
+  readLeasedHeapBytesPerTransfer: leased,
 };
 writeFileSync(join(values.out!, 'bench.json'), JSON.stringify(result, null, 2) + '\n');
 writeFileSync(
