@@ -1,11 +1,14 @@
 {
+  "variables": {
+    "dext_dir": "<!(node -p \"require('path').dirname(require.resolve('@dextio/dext/package.json'))\")"
+  },
   "targets": [
     {
       "target_name": "dextio_native",
       "sources": ["src/addon.cc", "src/connection.cc", "src/monitor.cc", "src/services.cc"],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",
-        "../dext/include"
+        "<(dext_dir)/include"
       ],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],
       "cflags!": ["-fno-exceptions"],
@@ -22,12 +25,12 @@
           }
         }],
         ["OS=='linux'", {
-          "include_dirs": ["../dext/host/include"],
+          "include_dirs": ["<(dext_dir)/host/include"],
           "defines": ["DEXTIO_HOST_RUNTIME"],
           "cflags_cc": ["-std=c++17", "-fexceptions", "-frtti"],
           "libraries": [
             "-Wl,--whole-archive",
-            "<(module_root_dir)/../dext/build/libdextio_host.a",
+            "<(dext_dir)/build/libdextio_host.a",
             "-Wl,--no-whole-archive",
             "-lBlocksRuntime",
             "-pthread"
