@@ -4,6 +4,7 @@
  * @module
  */
 import type { Backend } from '../backend.js';
+import { UsbError } from '../errors.js';
 import { dext } from './dext/index.js';
 import { libusb } from './libusb/index.js';
 
@@ -12,16 +13,37 @@ import { libusb } from './libusb/index.js';
  * process may open it), libusb otherwise. Elsewhere libusb: off macOS `@dextio/native` runs the dext against its
  * virtual gadget, which a caller asks for by name with {@link dext}.
  *
- * @throws UsbError when no backend can be loaded.
+ * The backend's `description` says why a backend it passed over was unavailable.
+ *
+ * @throws UsbError when no backend can be loaded, with each one's reason.
+ * @example
+ * ```ts
+ * import { Usb, auto } from '@dextio/core';
+ * const backend = await auto();
+ * console.log(backend.name, backend.description ?? '');
+ * const usb = new Usb(backend);
+ * ```
  */
 export async function auto(): Promise<Backend> {
+  const passedOver: string[] = [];
   if (process.platform === 'darwin') {
     try {
       const backend = await dext();
       if ((await backend.list()).length > 0) return backend;
-    } catch {
+      passedOver.push('dext: no device is driven by the dext (is it installed and activated?)');
+    } catch (error) {
       // The dext is not installed or refuses this process: libusb still reaches the device.
+      passedOver.push(`dext: ${(error as Error).message}`);
     }
   }
-  return libusb();
+  let backend: Backend;
+  try {
+    backend = await libusb();
+  } catch (error) {
+    passedOver.push(`libusb: ${(error as Error).message}`);
+    throw new UsbError(`no backend is available:\n  ${passedOver.join('\n  ')}`);
+  }
+  if (passedOver.length === 0) return backend;
+  const description = [backend.description, `chosen because ${passedOver.join('; ')}`].filter(Boolean).join('; ');
+  return Object.defineProperty(backend, 'description', { value: description, enumerable: true });
 }
