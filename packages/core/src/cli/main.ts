@@ -13,7 +13,15 @@ import { libusb } from '../backends/libusb/index.js';
 import type { Backend } from '../backend.js';
 import { Usb, type DeviceFilter } from '../usb.js';
 import { formatSize, Progress, table } from './format.js';
-import { loopback, openFunction, parseLocation, stream, type LoopbackRecord, type StreamRecord } from './workloads.js';
+import {
+  gadgetZeroLayout,
+  loopback,
+  openFunction,
+  parseLocation,
+  stream,
+  type LoopbackRecord,
+  type StreamRecord,
+} from './workloads.js';
 
 const USAGE = `usage: dextio <list|loopback|stream|bench> [options]
 
@@ -25,8 +33,9 @@ const USAGE = `usage: dextio <list|loopback|stream|bench> [options]
 options:
   --backend NAME       dext, libusb or auto (default: auto, the dext on macOS, libusb elsewhere)
   --device VID:PID     hex ids (default 0525:a4a0, gadget zero)
-  --source-sink LOC    where SourceSink is: configuration:interface[:endpoint] (default 1:0)
-  --loopback LOC       where Loopback is (default 2:0, the configfs gadget zero)
+  --source-sink LOC    where SourceSink is: configuration:interface[:endpoint] (default: found from
+                       the descriptors: the embedded gadget's 1:0:1, configfs 1:0, g_zero 3:0)
+  --loopback LOC       where Loopback is (default: found likewise; 1:0:2, 2:0 or 2:0)
   --sizes LIST         loopback sizes in bytes (default 512,4095,4096,4097,65536,1048576)
   --transfer-sizes L   stream transfer sizes (default 512,4096,16384,65536)
   --in-flight N        stream transfers kept queued (default 8)
@@ -57,8 +66,8 @@ async function main(argv: string[]): Promise<number> {
     options: {
       backend: { type: 'string', default: 'auto' },
       device: { type: 'string', default: '0525:a4a0' },
-      'source-sink': { type: 'string', default: '1:0' },
-      loopback: { type: 'string', default: '2:0' },
+      'source-sink': { type: 'string' },
+      loopback: { type: 'string' },
       sizes: { type: 'string', default: '512,4095,4096,4097,65536,1048576' },
       'transfer-sizes': { type: 'string', default: '512,4096,16384,65536' },
       'in-flight': { type: 'string', default: '8' },
@@ -97,9 +106,18 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
 
-  const sourceSink = parseLocation(values['source-sink']);
-  const loopbackLocation = parseLocation(values.loopback);
+  const given = {
+    sourceSink: values['source-sink'] === undefined ? undefined : parseLocation(values['source-sink']),
+    loopback: values.loopback === undefined ? undefined : parseLocation(values.loopback),
+  };
   const device = await usb.open(deviceFilter(values.device));
+  const found = given.sourceSink && given.loopback ? null : gadgetZeroLayout(device.descriptor);
+  const sourceSink = given.sourceSink ?? found?.sourceSink;
+  const loopbackLocation = given.loopback ?? found?.loopback;
+  if (!sourceSink || !loopbackLocation) {
+    await device.close();
+    throw new RangeError('this device does not look like gadget zero: give --source-sink and --loopback');
+  }
   let ok = true;
   try {
     if (command === 'loopback' || command === 'bench') {

@@ -6,6 +6,7 @@
  * @module
  */
 import { lastValueFrom, reduce, take, tap } from 'rxjs';
+import type { ConfigurationDescriptor, DeviceDescriptor } from '../descriptors.js';
 import type { Device } from '../device.js';
 import type { Pipe } from '../pipe.js';
 import { planPath, type TransferPath } from '../planner.js';
@@ -52,6 +53,44 @@ export function parseLocation(spec: string): FunctionLocation {
   }
   const [configurationValue, interfaceNumber, endpointNumber] = parts as [number, number, number?];
   return endpointNumber === undefined ? { configurationValue, interfaceNumber } : { configurationValue, interfaceNumber, endpointNumber };
+}
+
+/**
+ * Where SourceSink and Loopback are on a gadget zero, from its descriptors: one interface with two
+ * bulk pairs is the embedded virtual gadget (SourceSink on endpoints 1, Loopback on 2); otherwise
+ * each function has a configuration of its own, 1 and 2 on a configfs gadget, 3 and 2 on the legacy
+ * g_zero module. Null when the device looks like neither.
+ */
+export function gadgetZeroLayout(descriptor: DeviceDescriptor): { sourceSink: FunctionLocation; loopback: FunctionLocation } | null {
+  const bulkPairs = (configuration: ConfigurationDescriptor | undefined, interfaceNumber = 0): number[] => {
+    const endpoints = configuration?.interfaces.find((i) => i.interfaceNumber === interfaceNumber)?.alternates[0]?.endpoints ?? [];
+    const numbers = endpoints.filter((e) => e.type === 'bulk' && e.direction === 'in').map((e) => e.endpointNumber);
+    return numbers.filter((n) => endpoints.some((e) => e.type === 'bulk' && e.direction === 'out' && e.endpointNumber === n));
+  };
+  const configurations = descriptor.configurations;
+  const byValue = (value: number) => configurations.find((c) => c.configurationValue === value);
+  for (const configuration of configurations) {
+    const pairs = bulkPairs(configuration);
+    if (pairs.length >= 2) {
+      const { configurationValue } = configuration;
+      return {
+        sourceSink: { configurationValue, interfaceNumber: 0, endpointNumber: pairs[0]! },
+        loopback: { configurationValue, interfaceNumber: 0, endpointNumber: pairs[1]! },
+      };
+    }
+  }
+  for (const [source, loop] of [
+    [1, 2],
+    [3, 2],
+  ] as const) {
+    if (bulkPairs(byValue(source)).length > 0 && bulkPairs(byValue(loop)).length > 0) {
+      return {
+        sourceSink: { configurationValue: source, interfaceNumber: 0 },
+        loopback: { configurationValue: loop, interfaceNumber: 0 },
+      };
+    }
+  }
+  return null;
 }
 
 /** Selects the function's configuration, claims its interface and opens its bulk IN and OUT pipes. */
