@@ -1,5 +1,6 @@
 {
   "variables": {
+    "no_external_buffers%": 0,
     "dext_dir": "<!(node -p \"require('path').dirname(require.resolve('@dextio/dext/package.json'))\")"
   },
   "targets": [
@@ -14,6 +15,7 @@
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti"],
       "conditions": [
+        ["no_external_buffers==1", {"defines": ["NODE_API_NO_EXTERNAL_BUFFERS_ALLOWED"]}],
         ["OS=='mac'", {
           "xcode_settings": {
             "OTHER_LDFLAGS": ["-framework", "IOKit", "-framework", "CoreFoundation"],

@@ -1,8 +1,9 @@
 'use strict';
-// Loads the addon: a local build (build/Release) or the prebuild for this platform (prebuilds/).
+// Loads the addon: a local build (build/Release) or the prebuild for this platform (prebuilds/);
+// DEXTIO_NATIVE_ADDON names another build instead (the tests' Electron-like one).
 let addon;
 try {
-  addon = require('node-gyp-build')(__dirname);
+  addon = process.env.DEXTIO_NATIVE_ADDON ? require(process.env.DEXTIO_NATIVE_ADDON) : require('node-gyp-build')(__dirname);
 } catch (error) {
   const linux = process.platform === 'linux';
   error.message =

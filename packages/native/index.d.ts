@@ -237,6 +237,14 @@ export interface Limits {
 /** The ABI's limits. */
 export declare const limits: Limits;
 
+/**
+ * Whether `slots()` and `leaseSlot()` are views of the dext's mapped memory itself (true), or
+ * JavaScript's own memory that the addon copies into the mapping at `submitSlot` (OUT) and out of
+ * it at the completion (IN): where V8 refuses memory from outside its heap, as Electron 21 and
+ * later do, and in a build with `NODE_API_NO_EXTERNAL_BUFFERS_ALLOWED`.
+ */
+export declare const externalBuffers: boolean;
+
 /** IPC messages between this process and the dext so far, over all connections. */
 export interface IpcCounters {
   /** Calls into the dext (`IOConnectCall*`: kicks, descriptor transfers, control requests...). */

@@ -2,9 +2,11 @@
 // node_modules/@dextio/native when no prebuild fits the platform).
 //   --if-missing  only when there is no addon yet (npm test)
 //   --prebuild    into prebuilds/<platform>-<arch>/ with prebuildify, as the published package ships it
+//   --no-external-buffers  also a build as Electron needs it (NODE_API_NO_EXTERNAL_BUFFERS_ALLOWED:
+//                 slots are copied), in build-no-external-buffers/; DEXTIO_NATIVE_ADDON loads it
 // On Linux the addon embeds the dext's host runtime (@dextio/dext), which is built first.
 import { execSync, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -36,5 +38,10 @@ if (process.argv.includes('--prebuild')) {
   const extra = process.argv.slice(process.argv.indexOf('--prebuild') + 1).join(' ');
   run(`node "${bin('prebuildify')}" --napi --strip ${process.platform === 'linux' ? '--tag-libc' : ''} ${extra}`);
 } else {
+  if (process.argv.includes('--no-external-buffers')) {
+    run('npx --no-install node-gyp rebuild --no_external_buffers=1');
+    mkdirSync(join(root, 'build-no-external-buffers'), { recursive: true });
+    renameSync(join(root, 'build/Release/dextio_native.node'), join(root, 'build-no-external-buffers/dextio_native.node'));
+  }
   run('npx --no-install node-gyp rebuild');
 }

@@ -120,6 +120,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports)
     limits.Set("controlTimeoutDefaultMs", (double)kDextioControlTimeoutDefaultMs);
     limits.Set("controlTimeoutMaxMs", (double)kDextioControlTimeoutMaxMs);
     exports.Set("limits", limits);
+    /* Whether slots are views of the mapped memory itself, or (where V8 refuses memory from
+     * outside its cage, as in Electron) JavaScript's own memory that the addon copies. */
+    exports.Set("externalBuffers", Napi::Boolean::New(env, dextio::ExternalBuffersAllowed(env)));
 #ifdef DEXTIO_HOST_RUNTIME
     exports.Set("host", HostExports(env));
 #endif

@@ -25,6 +25,24 @@ namespace dextio {
 
 IpcCounters gIpc;
 
+bool ExternalBuffersAllowed(Napi::Env env)
+{
+#ifdef NODE_API_NO_EXTERNAL_BUFFERS_ALLOWED
+    (void)env;
+    return false;
+#else
+    /* Electron 21 and later keep V8's memory in a cage and refuse memory from outside it
+     * (napi_no_external_buffers_allowed); ask once. */
+    static int allowed = -1;
+    if (allowed < 0) {
+        static uint8_t probe;
+        napi_value value;
+        allowed = napi_create_external_arraybuffer(env, &probe, 1, nullptr, nullptr, &value) == napi_ok;
+    }
+    return allowed != 0;
+#endif
+}
+
 namespace {
 
 constexpr double kMaxTag = 9007199254740991.0; /* Number.MAX_SAFE_INTEGER */
@@ -78,6 +96,14 @@ struct LeaseHint {
     std::shared_ptr<LeaseTable> leases;
     uint64_t id;
 };
+
+/* A lease's buffer is gone: its entry leaves the connection's table. */
+void FinalizeLease(napi_env, void *data, void *)
+{
+    auto *hint = static_cast<LeaseHint *>(data);
+    hint->leases->erase(hint->id);
+    delete hint;
+}
 
 /* Wrapped into a lease's ArrayBuffer (napi_wrap), where JS cannot forge it: revokeLease reads it
  * to accept only leases of its own connection. */
@@ -273,6 +299,7 @@ Napi::Value Connection::Open(const Napi::CallbackInfo &info)
     session->function.Unref(env);
     session_ = std::move(session);
     pipes_ = std::move(pipes);
+    copySlots_ = !ExternalBuffersAllowed(env);
     open_ = true;
     return env.Undefined();
 }
@@ -502,6 +529,18 @@ void Connection::DrainRing(Napi::Env env, Napi::Function callback)
     draining_ = false;
 }
 
+void Connection::CopyIn(const DextioCompletion &completion)
+{
+    auto copy = copyIn_.find(completion.tag);
+    if (copy == copyIn_.end()) return;
+    uint32_t type = copy->second;
+    copyIn_.erase(copy);
+    auto mapped = slotAddresses_.find(type);
+    auto shadow = shadows_.find(type);
+    if (!session_->mapped.load() || mapped == slotAddresses_.end() || shadow == shadows_.end()) return;
+    std::memcpy(shadow->second, mapped->second, std::min<uint32_t>(completion.bytes, kDextioSlotCapacity));
+}
+
 void Connection::DeliverCompletions(Napi::Env env, Napi::Function callback, const DextioCompletion *completions,
                                     size_t count, bool fromRing)
 {
@@ -517,6 +556,7 @@ void Connection::DeliverCompletions(Napi::Env env, Napi::Function callback, cons
             fromRing ? (double)((unsigned __int128)c.timestamp * session_->timebaseNumer / session_->timebaseDenom) : 0;
         pinned_.erase(c.tag);
         if (tags_.erase(c.tag) != 0) Idle(env);
+        if (copySlots_) CopyIn(c);
     }
     if (fromRing) session_->completions += count;
     try {
@@ -633,12 +673,24 @@ Napi::Value Connection::Slots(const Napi::CallbackInfo &info)
     Napi::Array slots = Napi::Array::New(env, slotCount);
     for (uint16_t slot = 0; slot < slotCount; slot++) {
         uint8_t *address = MapSlot(env, pipe, (uint8_t)slot);
-        /* No copy: the view is the mapping itself. The hint keeps the session (and so the mapping,
-         * which lives as long as the connection) referenced until V8 lets go of the buffer; close()
-         * detaches the buffer first, so no view outlives the mapping. */
-        Napi::ArrayBuffer buffer = Napi::ArrayBuffer::New(
-            env, address, kDextioSlotCapacity, [](Napi::Env, void *, SlotHint *hint) { delete hint; },
-            new SlotHint{session_});
+        Napi::ArrayBuffer buffer;
+        if (copySlots_) {
+            /* Memory of JavaScript's own, which submitSlot copies into the mapping (OUT) and a
+             * completion copies out of it (IN). */
+            buffer = Napi::ArrayBuffer::New(env, kDextioSlotCapacity);
+            shadows_[DextioMemoryTypeSlot(pipe, (uint8_t)slot)] = static_cast<uint8_t *>(buffer.Data());
+        } else {
+#ifndef NODE_API_NO_EXTERNAL_BUFFERS_ALLOWED
+            /* No copy: the view is the mapping itself. The hint keeps the session (and so the
+             * mapping, which lives as long as the connection) referenced until V8 lets go of the
+             * buffer; close() detaches the buffer first, so no view outlives the mapping. */
+            buffer = Napi::ArrayBuffer::New(
+                env, address, kDextioSlotCapacity, [](Napi::Env, void *, SlotHint *hint) { delete hint; },
+                new SlotHint{session_});
+#else
+            (void)address;
+#endif
+        }
         slotBuffers_.push_back(Napi::Persistent(buffer));
         slots.Set((uint32_t)slot, Napi::Uint8Array::New(env, kDextioSlotCapacity, buffer, 0));
     }
@@ -657,13 +709,20 @@ Napi::Value Connection::LeaseSlot(const Napi::CallbackInfo &info)
     uint8_t *address = MapSlot(env, pipe, slot);
     /* A buffer of its own, so that revoking it detaches this lease and nothing else. */
     uint64_t id = nextLease_++;
-    Napi::ArrayBuffer buffer = Napi::ArrayBuffer::New(
-        env, address, kDextioSlotCapacity,
-        [](Napi::Env, void *, LeaseHint *hint) {
-            hint->leases->erase(hint->id);
-            delete hint;
-        },
-        new LeaseHint{session_, leases_, id});
+    auto *hint = new LeaseHint{session_, leases_, id};
+    Napi::ArrayBuffer buffer;
+    if (copySlots_) {
+        /* A copy of the slot, in memory of JavaScript's own. */
+        buffer = Napi::ArrayBuffer::New(env, kDextioSlotCapacity);
+        std::memcpy(buffer.Data(), address, kDextioSlotCapacity);
+        napi_add_finalizer(env, buffer, hint, FinalizeLease, nullptr, nullptr);
+    } else {
+#ifndef NODE_API_NO_EXTERNAL_BUFFERS_ALLOWED
+        buffer = Napi::ArrayBuffer::New(
+            env, address, kDextioSlotCapacity, [](Napi::Env env, void *, LeaseHint *hint) { FinalizeLease(env, hint, nullptr); },
+            hint);
+#endif
+    }
     auto *tag = new LeaseTag{id_, id};
     napi_status status = napi_wrap(
         env, buffer, tag, [](napi_env, void *data, void *) { delete static_cast<LeaseTag *>(data); }, nullptr,
@@ -709,11 +768,18 @@ Napi::Value Connection::SubmitSlot(const Napi::CallbackInfo &info)
     entry.length = (uint32_t)IntegerArgument(info, 2, "length", 0, kDextioSlotCapacity);
     entry.timeoutMs = (uint32_t)IntegerArgument(info, 3, "timeout", 0, 0xffffffffu);
     entry.tag = TagArgument(info, 4);
+    uint32_t type = DextioMemoryTypeSlot(entry.pipe, entry.slot);
+    if (copySlots_ && SlotCount(entry.pipe) > 0) {
+        uint8_t *mapped = MapSlot(env, entry.pipe, entry.slot);
+        auto shadow = shadows_.find(type);
+        if (!PipeIsIn(entry.pipe) && shadow != shadows_.end()) std::memcpy(mapped, shadow->second, entry.length);
+    }
     /* Queued in the submission ring; the flush at the end of this JavaScript job kicks the dext
      * once for everything queued meanwhile, and only if it has not taken them by itself. */
     if (!DextioSubmissionRingPush(session_->submissions, session_->ring, &entry)) {
         return Napi::Number::New(env, kIOReturnNoResources);
     }
+    if (copySlots_ && PipeIsIn(entry.pipe)) copyIn_[entry.tag] = type;
     tags_.insert(entry.tag);
     Busy(env);
     ScheduleFlush(env);
@@ -947,6 +1013,8 @@ void Connection::DetachSlotViews()
     slotBuffers_.clear();
     slotArrays_.clear();
     leases_->clear();
+    shadows_.clear();
+    copyIn_.clear();
 }
 
 Napi::Value Connection::Close(const Napi::CallbackInfo &info)

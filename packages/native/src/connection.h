@@ -35,6 +35,10 @@ struct IpcCounters {
 };
 extern IpcCounters gIpc;
 
+/* Whether V8 takes memory from outside its heap as an ArrayBuffer (not in Electron 21 and later,
+ * nor in a build with NODE_API_NO_EXTERNAL_BUFFERS_ALLOWED). */
+bool ExternalBuffersAllowed(Napi::Env env);
+
 /* A control request, from control() to its completion (or to the close that drops it unsent). */
 struct ControlRequest {
     Napi::Promise::Deferred deferred;
@@ -143,6 +147,7 @@ private:
     void RequestDrain(Napi::Env env);
     void DeferDrain(Napi::Env env);
     void ScheduleTurn(Napi::Env env);
+    void CopyIn(const DextioCompletion &completion);
     void DeliverCompletions(Napi::Env env, Napi::Function callback, const DextioCompletion *completions, size_t count,
                             bool fromRing);
     void Busy(Napi::Env env);
@@ -205,6 +210,11 @@ private:
     /* Control requests: one at a time through the dext, the others wait here in order. */
     std::deque<ControlRequest *> controlQueue_;
     ControlRequest *controlInFlight_ = nullptr;
+    /* Where V8 refuses memory from outside its cage (Electron), slots are JavaScript's own memory
+     * and their bytes are copied: in at submitSlot (OUT), out at the completion (IN). */
+    bool copySlots_ = false;
+    std::unordered_map<uint32_t, uint8_t *> shadows_;  /* by memory type: the JS buffer's bytes */
+    std::unordered_map<uint64_t, uint32_t> copyIn_;    /* IN transfers in flight: tag -> memory type */
     /* The batch DrainRing copies out of the ring, reused. */
     std::vector<DextioCompletion> batch_;
 };

@@ -257,6 +257,13 @@ describe('@dextio/native on the host runtime', function () {
     }
   });
 
+  it('copies slots only where external buffers are refused (the Electron-safe build)', function () {
+    // DEXTIO_NATIVE_ADDON names the build-no-external-buffers addon in CI's Electron-safe run.
+    const electronSafe = /no-external-buffers/.test(process.env['DEXTIO_NATIVE_ADDON'] ?? '');
+    expect(native.externalBuffers).to.equal(!electronSafe);
+    console.log(`      slots are ${native.externalBuffers ? 'views of the mapping' : 'copied in and out'}`);
+  });
+
   it('refuses a second connection while one is open, with kIOReturnExclusiveAccess', async function () {
     const { connection } = connect();
     connection.open();
