@@ -42,13 +42,7 @@ export const CONTROL_TIMEOUT_MAX = 30000;
  * everything; after it every method throws {@link ClosedError}.
  *
  * @example
- * ```ts
- * const device = await usb.open({ vendorId: 0x0525, productId: 0xa4a0 });
- * await device.claimInterface(0);
- * const out = await device.openPipe('out', 1);
- * await out.transferOut(new TextEncoder().encode('hello'));
- * await device.close();
- * ```
+ * {@includeCode ../../../test/docs/examples/device.ts#setup}
  */
 export class Device {
   readonly #backend: BackendDevice;
@@ -63,32 +57,62 @@ export class Device {
     this.#stopWatching = backend.onDisconnect(() => this.#disconnected());
   }
 
-  /** Descriptors and strings, in WebUSB's shapes. */
+  /**
+   * Descriptors and strings, in WebUSB's shapes.
+   *
+   * @example
+   * {@includeCode ../../../test/docs/examples/device.ts#identity}
+   */
   get descriptor(): DeviceDescriptor {
     return this.#backend.descriptor;
   }
 
-  /** idVendor, from {@link Device.descriptor}. */
+  /**
+   * idVendor, from {@link Device.descriptor}.
+   *
+   * @example
+   * {@includeCode ../../../test/docs/examples/device.ts#identity}
+   */
   get vendorId(): number {
     return this.descriptor.vendorId;
   }
 
-  /** idProduct, from {@link Device.descriptor}. */
+  /**
+   * idProduct, from {@link Device.descriptor}.
+   *
+   * @example
+   * {@includeCode ../../../test/docs/examples/device.ts#identity}
+   */
   get productId(): number {
     return this.descriptor.productId;
   }
 
-  /** The serial number string, or `undefined` when the device has none. */
+  /**
+   * The serial number string, or `undefined` when the device has none.
+   *
+   * @example
+   * {@includeCode ../../../test/docs/examples/device.ts#identity}
+   */
   get serialNumber(): string | undefined {
     return this.descriptor.serialNumber;
   }
 
-  /** `false` once the device has gone away or been closed. */
+  /**
+   * `false` once the device has gone away or been closed.
+   *
+   * @example
+   * {@includeCode ../../../test/docs/examples/device.ts#identity}
+   */
   get opened(): boolean {
     return this.#state === 'open';
   }
 
-  /** The active configuration, or `undefined` when the device is unconfigured. */
+  /**
+   * The active configuration, or `undefined` when the device is unconfigured.
+   *
+   * @example
+   * {@includeCode ../../../test/docs/examples/device.ts#configuration}
+   */
   get configuration(): ConfigurationDescriptor | undefined {
     const value = this.#backend.configurationValue;
     return this.descriptor.configurations.find((c) => c.configurationValue === value);
@@ -98,6 +122,9 @@ export class Device {
    * The longest control data stage this backend can carry: 65535 (all of wLength) except where
    * the layer below refuses more (libusb on Linux and Windows: 4096). Longer requests throw a
    * `RangeError` that names the limit.
+   *
+   * @example
+   * {@includeCode ../../../test/docs/examples/device.ts#identity}
    */
   get controlLengthMax(): number {
     return this.#backend.controlLengthMax;
@@ -108,10 +135,7 @@ export class Device {
    * where the backend drives only some (the dext: the one interface it was matched on).
    *
    * @example
-   * ```ts
-   * const device = await usb.open({ vendorId: 0x0525, productId: 0xa4a0 });
-   * await device.claimInterface(device.claimableInterfaces[0]!);
-   * ```
+   * {@includeCode ../../../test/docs/examples/device.ts#configuration}
    */
   get claimableInterfaces(): readonly number[] {
     const all = this.configuration?.interfaces.map((i) => i.interfaceNumber) ?? [];
@@ -119,12 +143,22 @@ export class Device {
     return claimable === undefined ? all : all.filter((n) => claimable.includes(n));
   }
 
-  /** Whether this device holds a claim on interface `interfaceNumber`. */
+  /**
+   * Whether this device holds a claim on interface `interfaceNumber`.
+   *
+   * @example
+   * {@includeCode ../../../test/docs/examples/device.ts#claimInterface}
+   */
   isClaimed(interfaceNumber: number): boolean {
     return this.#claimed.has(interfaceNumber);
   }
 
-  /** The current alternate setting of a claimed interface. */
+  /**
+   * The current alternate setting of a claimed interface.
+   *
+   * @example
+   * {@includeCode ../../../test/docs/examples/device.ts#alternate}
+   */
   alternate(interfaceNumber: number): AlternateDescriptor {
     const { alternate } = this.#claimedInterface(interfaceNumber);
     return alternate;
@@ -134,6 +168,9 @@ export class Device {
    * Makes `configurationValue` the active configuration. Pipes are closed and claims dropped.
    *
    * @throws RangeError when the device has no such configuration.
+   *
+   * @example
+   * {@includeCode ../../../test/docs/examples/device.ts#configuration}
    */
   async selectConfiguration(configurationValue: number): Promise<void> {
     this.#assertUsable('selectConfiguration');
@@ -151,6 +188,9 @@ export class Device {
    *
    * @throws RangeError when the configuration has no such interface, or this backend cannot claim
    *   it ({@link claimableInterfaces}); rejects with `AccessError` when another driver holds it.
+   *
+   * @example
+   * {@includeCode ../../../test/docs/examples/device.ts#claimInterface}
    */
   async claimInterface(interfaceNumber: number): Promise<void> {
     this.#assertUsable('claimInterface');
@@ -169,6 +209,9 @@ export class Device {
    * Closes the interface's pipes and gives the interface back.
    *
    * @throws RangeError when the interface is not claimed; {@link ClosedError} after close.
+   *
+   * @example
+   * {@includeCode ../../../test/docs/examples/device.ts#releaseInterface}
    */
   async releaseInterface(interfaceNumber: number): Promise<void> {
     this.#assertUsable('releaseInterface');
@@ -182,6 +225,9 @@ export class Device {
    * Selects an alternate setting of a claimed interface; its pipes are closed first.
    *
    * @throws RangeError when the interface is not claimed or has no such alternate setting.
+   *
+   * @example
+   * {@includeCode ../../../test/docs/examples/device.ts#alternate}
    */
   async selectAlternateInterface(interfaceNumber: number, alternateSetting: number): Promise<void> {
     this.#assertUsable('selectAlternateInterface');
@@ -200,6 +246,9 @@ export class Device {
    *
    * @throws TypeError / RangeError for a bad index; {@link ClosedError} after close;
    *   `DisconnectedError` once the device is gone.
+   *
+   * @example
+   * {@includeCode ../../../test/docs/examples/device.ts#getString}
    */
   async getString(index: number): Promise<string> {
     this.#assertUsable('getString');
@@ -215,11 +264,9 @@ export class Device {
    *   `options.timeout` says otherwise), `DisconnectedError` or `AbortedError`.
    * @throws TypeError / RangeError for a bad setup, length or `options.timeout` (1 to
    *   {@link CONTROL_TIMEOUT_MAX}); {@link ClosedError} after close.
+   *
    * @example
-   * ```ts
-   * const setup = { requestType: 'vendor', recipient: 'device', request: 0x5c, value: 0, index: 0 } as const;
-   * const { status, data } = await firstValueFrom(device.controlIn(setup, 64));
-   * ```
+   * {@includeCode ../../../test/docs/examples/device.ts#controlIn}
    */
   controlIn(setup: ControlSetup, length: number, options?: ControlOptions): Observable<ControlInResult> {
     checkSetup(setup);
@@ -232,6 +279,9 @@ export class Device {
    *
    * @returns a cold Observable of one {@link ControlOutResult}; it errors as {@link Device.controlIn} does.
    * @throws TypeError / RangeError for a bad setup, data or `options.timeout`; {@link ClosedError} after close.
+   *
+   * @example
+   * {@includeCode ../../../test/docs/examples/device.ts#controlOut}
    */
   controlOut(
     setup: ControlSetup,
@@ -244,12 +294,22 @@ export class Device {
     return this.#control('out', setup, bytes, options, (c) => ({ status: c.status as TransferStatus, bytesWritten: c.bytes }));
   }
 
-  /** `controlIn` as a Promise (WebUSB's name). A bad argument rejects, as in WebUSB, rather than throws. */
+  /**
+   * `controlIn` as a Promise (WebUSB's name). A bad argument rejects, as in WebUSB, rather than throws.
+   *
+   * @example
+   * {@includeCode ../../../test/docs/examples/device.ts#controlTransferIn}
+   */
   controlTransferIn(setup: ControlSetup, length: number, options?: ControlOptions): Promise<ControlInResult> {
     return firstValueFrom(defer(() => this.controlIn(setup, length, options)));
   }
 
-  /** `controlOut` as a Promise (WebUSB's name). A bad argument rejects, as in WebUSB, rather than throws. */
+  /**
+   * `controlOut` as a Promise (WebUSB's name). A bad argument rejects, as in WebUSB, rather than throws.
+   *
+   * @example
+   * {@includeCode ../../../test/docs/examples/device.ts#controlTransferOut}
+   */
   controlTransferOut(
     setup: ControlSetup,
     data?: Uint8Array | ArrayBufferView | ArrayBuffer,
@@ -264,6 +324,9 @@ export class Device {
    *
    * @throws TypeError for a bad direction; RangeError when no claimed interface has the endpoint
    *   or it is not bulk or interrupt.
+   *
+   * @example
+   * {@includeCode ../../../test/docs/examples/device.ts#openPipe}
    */
   async openPipe(direction: Direction, endpointNumber: number): Promise<Pipe> {
     this.#assertUsable('openPipe');
@@ -290,6 +353,9 @@ export class Device {
   /**
    * Aborts every transfer (`AbortedError`), closes pipes, releases interfaces and closes the
    * device. Resolves once everything is reaped. Idempotent; safe after a disconnect.
+   *
+   * @example
+   * {@includeCode ../../../test/docs/examples/device.ts#close}
    */
   async close(): Promise<void> {
     if (this.#state === 'closed') return;

@@ -54,11 +54,7 @@ const WRITE_FROM_OPTIONS = ['inFlight', 'timeout', 'zlp', 'highWaterMark'] as co
  * ({@link Pipe.limits}) are a queue you never see: a transfer waits for its turn and its resource.
  *
  * @example
- * ```ts
- * const pipe = await device.openPipe('in', 1);
- * const { data, path } = await pipe.transferIn(512);
- * pipe.stream({ transferSize: 65536, inFlight: 8 }).subscribe((chunk) => sink.write(chunk));
- * ```
+ * {@includeCode ../../../test/docs/examples/pipe.ts#setup}
  */
 export class Pipe {
   readonly #core: PipeCore;
@@ -71,22 +67,42 @@ export class Pipe {
     this.#onClose = onClose;
   }
 
-  /** `'in'` (device to host) or `'out'`. */
+  /**
+   * `'in'` (device to host) or `'out'`.
+   *
+   * @example
+   * {@includeCode ../../../test/docs/examples/pipe.ts#properties}
+   */
   get direction(): Direction {
     return this.#core.backend.direction;
   }
 
-  /** The endpoint number, 1 to 15 (the address without its direction bit). */
+  /**
+   * The endpoint number, 1 to 15 (the address without its direction bit).
+   *
+   * @example
+   * {@includeCode ../../../test/docs/examples/pipe.ts#properties}
+   */
   get endpointNumber(): number {
     return this.#core.backend.endpointNumber;
   }
 
-  /** `'bulk'` or `'interrupt'`. */
+  /**
+   * `'bulk'` or `'interrupt'`.
+   *
+   * @example
+   * {@includeCode ../../../test/docs/examples/pipe.ts#properties}
+   */
   get type(): EndpointType {
     return this.#core.backend.type;
   }
 
-  /** The endpoint's wMaxPacketSize. */
+  /**
+   * The endpoint's wMaxPacketSize.
+   *
+   * @example
+   * {@includeCode ../../../test/docs/examples/pipe.ts#properties}
+   */
   get packetSize(): number {
     return this.#core.backend.packetSize;
   }
@@ -94,6 +110,9 @@ export class Pipe {
   /**
    * How many transfers of each path this pipe can have at the device at once. More may be
    * submitted: they wait in the pipe's queue. A stream's `inFlight` cannot exceed its path's limit.
+   *
+   * @example
+   * {@includeCode ../../../test/docs/examples/pipe.ts#properties}
    */
   get limits(): PipeLimits {
     return { mapped: this.#core.limit('mapped'), descriptor: this.#core.limit('descriptor') };
@@ -102,6 +121,9 @@ export class Pipe {
   /**
    * Transfers submitted and not yet completed, queued ones included (cancelled ones count until
    * they are reaped).
+   *
+   * @example
+   * {@includeCode ../../../test/docs/examples/pipe.ts#stream}
    */
   get outstanding(): number {
     return this.#core.outstanding + this.#core.queued;
@@ -114,6 +136,9 @@ export class Pipe {
    *   {@link ClosedError} after close.
    * @returns a cold Observable of one {@link InResult}; it errors with `TimeoutError`,
    *   `DisconnectedError` or `AbortedError`.
+   *
+   * @example
+   * {@includeCode ../../../test/docs/examples/pipe.ts#read}
    */
   read(length: number, options?: TransferOptions): Observable<InResult> {
     const spec = this.#inSpec('read', length, options);
@@ -134,15 +159,9 @@ export class Pipe {
    *
    * @throws RangeError when `length` exceeds a slot; TypeError for an OUT pipe;
    *   {@link ClosedError} after close.
+   *
    * @example
-   * ```ts
-   * const lease = await firstValueFrom(pipe.readLeased(512));
-   * try {
-   *   handle(lease.data); // a view of the slot: no copy
-   * } finally {
-   *   lease.release();
-   * }
-   * ```
+   * {@includeCode ../../../test/docs/examples/pipe.ts#readLeased}
    */
   readLeased(length: number, options?: Omit<TransferOptions, 'path'>): Observable<LeasedInResult> {
     const checked = checkOptions<TransferOptions>('options', options, ['timeout']);
@@ -178,6 +197,9 @@ export class Pipe {
    *
    * @throws TypeError / RangeError for bad data or options, or an IN pipe; {@link ClosedError} after close.
    * @returns a cold Observable of one {@link OutResult}.
+   *
+   * @example
+   * {@includeCode ../../../test/docs/examples/pipe.ts#write}
    */
   write(data: Uint8Array | ArrayBufferView | ArrayBuffer, options?: WriteOptions): Observable<OutResult> {
     this.#require('out', 'write');
@@ -201,6 +223,9 @@ export class Pipe {
 
   /**
    * `read` as a Promise (WebUSB's name). A bad argument rejects, as in WebUSB, rather than throws.
+   *
+   * @example
+   * {@includeCode ../../../test/docs/examples/pipe.ts#transferIn}
    */
   transferIn(length: number, options?: TransferOptions): Promise<InResult> {
     return firstValueFrom(defer(() => this.read(length, options)));
@@ -208,6 +233,9 @@ export class Pipe {
 
   /**
    * `write` as a Promise (WebUSB's name). A bad argument rejects, as in WebUSB, rather than throws.
+   *
+   * @example
+   * {@includeCode ../../../test/docs/examples/pipe.ts#transferOut}
    */
   transferOut(data: Uint8Array | ArrayBufferView | ArrayBuffer, options?: WriteOptions): Promise<OutResult> {
     return firstValueFrom(defer(() => this.write(data, options)));
@@ -224,17 +252,9 @@ export class Pipe {
    *   the transfers' path included) or an OUT pipe; {@link ClosedError} after close.
    *   The stream errors with `StallError`, `OverflowError`, `TimeoutError`, `DisconnectedError`
    *   or `AbortedError`.
+   *
    * @example
-   * ```ts
-   * // 64 MiB in 64 KiB transfers, 8 queued; take() unsubscribes, which aborts the rest
-   * const bytes = await lastValueFrom(
-   *   pipe.stream({ transferSize: 65536, inFlight: 8 }).pipe(
-   *     take(1024),
-   *     reduce((sum, chunk) => sum + chunk.length, 0),
-   *   ),
-   * );
-   * await pipe.drained();
-   * ```
+   * {@includeCode ../../../test/docs/examples/pipe.ts#stream}
    */
   stream(options: StreamOptions): Observable<Uint8Array> {
     this.#require('in', 'stream');
@@ -248,12 +268,9 @@ export class Pipe {
    * is outstanding. A stall ends it with `StallError`, babble with `OverflowError`.
    *
    * @throws as {@link Pipe.stream}.
+   *
    * @example
-   * ```ts
-   * for await (const chunk of pipe.chunks({ transferSize: 4096, inFlight: 4 })) {
-   *   await slowSink.write(chunk); // nothing more is read meanwhile
-   * }
-   * ```
+   * {@includeCode ../../../test/docs/examples/pipe.ts#chunks}
    */
   chunks(options: StreamOptions): AsyncIterableIterator<Uint8Array> {
     this.#require('in', 'chunks');
@@ -277,13 +294,9 @@ export class Pipe {
    * @throws TypeError / RangeError for bad options, a source that is neither an Observable nor an
    *   AsyncIterable, or an IN pipe; {@link ClosedError} after close. The Observable errors with the
    *   first failed write's error (`StallError`, `TimeoutError`, ...) or the source's own error.
+   *
    * @example
-   * ```ts
-   * import { createReadStream } from 'node:fs';
-   * // A Readable is an AsyncIterable of Buffers: read 64 KiB at a time, as the pipe takes them.
-   * const file = createReadStream('capture.bin', { highWaterMark: 65536 });
-   * await lastValueFrom(pipe.writeFrom(file, { inFlight: 4 }));
-   * ```
+   * {@includeCode ../../../test/docs/examples/pipe.ts#writeFrom}
    */
   writeFrom(source: ChunkSource, options?: WriteFromOptions): Observable<OutResult> {
     this.#require('out', 'writeFrom');
@@ -308,11 +321,9 @@ export class Pipe {
    * Clears a halt (stall) on the endpoint and resets its data toggle.
    *
    * @throws {@link ClosedError} after close; rejects with `DisconnectedError` when the device is gone.
+   *
    * @example
-   * ```ts
-   * const result = await pipe.transferIn(512);
-   * if (result.status === 'stall') await pipe.clearHalt();
-   * ```
+   * {@includeCode ../../../test/docs/examples/pipe.ts#clearHalt}
    */
   async clearHalt(): Promise<void> {
     this.#core.assertOpen('clearHalt');
@@ -321,7 +332,12 @@ export class Pipe {
     await this.#core.backend.clearHalt();
   }
 
-  /** Resolves when no transfer is outstanding: after a stream's teardown, once every abort is reaped. */
+  /**
+   * Resolves when no transfer is outstanding: after a stream's teardown, once every abort is reaped.
+   *
+   * @example
+   * {@includeCode ../../../test/docs/examples/pipe.ts#drained}
+   */
   drained(): Promise<void> {
     return this.#core.drained();
   }
@@ -329,6 +345,9 @@ export class Pipe {
   /**
    * Aborts what is outstanding (those Observables error with `AbortedError`) and closes the pipe.
    * Resolves once every transfer is reaped. Idempotent.
+   *
+   * @example
+   * {@includeCode ../../../test/docs/examples/pipe.ts#close}
    */
   async close(): Promise<void> {
     this.#closing ??= this.#close();

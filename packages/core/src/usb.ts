@@ -45,12 +45,7 @@ export interface HotplugEvent {
  * USB access through one backend.
  *
  * @example
- * ```ts
- * import { Usb, libusb } from '@dextio/core';
- * const usb = new Usb(await libusb());
- * usb.devices().subscribe((list) => console.log(list.length, 'devices'));
- * const device = await usb.open({ vendorId: 0x0525, productId: 0xa4a0 });
- * ```
+ * {@includeCode ../../../test/docs/examples/usb.ts#setup}
  */
 export class Usb {
   readonly #events: Observable<HotplugEvent>;
@@ -76,6 +71,9 @@ export class Usb {
    * The attached devices that match `filter`.
    *
    * @throws TypeError / RangeError for a bad filter.
+   *
+   * @example
+   * {@includeCode ../../../test/docs/examples/usb.ts#list}
    */
   async list(filter: DeviceFilter = {}): Promise<DeviceInfo[]> {
     checkFilter(filter);
@@ -87,17 +85,18 @@ export class Usb {
    * backend however many subscribe.
    *
    * @example
-   * ```ts
-   * usb.hotplug()
-   *   .pipe(filter((event) => event.type === 'attach' && event.device.descriptor.vendorId === 0x0525))
-   *   .subscribe(async (event) => use(await usb.open(event.device)));
-   * ```
+   * {@includeCode ../../../test/docs/examples/usb.ts#hotplug}
    */
   hotplug(): Observable<HotplugEvent> {
     return this.#events;
   }
 
-  /** The list of attached devices: now, then again after every attach or detach. */
+  /**
+   * The list of attached devices: now, then again after every attach or detach.
+   *
+   * @example
+   * {@includeCode ../../../test/docs/examples/usb.ts#devices}
+   */
   devices(): Observable<readonly DeviceInfo[]> {
     return this.#devices;
   }
@@ -110,6 +109,9 @@ export class Usb {
    * @throws TypeError / RangeError for a bad filter (the Promise rejects); rejects with
    *   `DisconnectedError` when no device matches, `AccessError` when the system refuses or the
    *   only matching devices are held.
+   *
+   * @example
+   * {@includeCode ../../../test/docs/examples/usb.ts#open}
    */
   async open(filter: DeviceFilter | DeviceInfo): Promise<Device> {
     if (isDeviceInfo(filter)) return new Device(await this.backend.open(filter.id));

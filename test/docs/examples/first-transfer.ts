@@ -21,12 +21,13 @@ const input = await device.openPipe('in', 1);
 
 // One transfer as a Promise (WebUSB's names): 512 bytes, a mapped slot.
 const small = await input.transferIn(512);
-console.log(small.status, small.data.length, small.path); // ok 512 mapped
+console.log(small.status, small.data.length, small.path);
+// → ok 512 mapped
 
 // Above 4096 bytes: the descriptor path, straight into the transfer's buffer.
 const large = await input.transferIn(65536);
 console.log(large.status, large.data.length, large.path);
-// ok 65536 descriptor
+// → ok 65536 descriptor
 
 // A stream is a cold Observable: nothing moves until you subscribe.
 const stream = input.stream({ transferSize: 65536, inFlight: 8 });
@@ -34,8 +35,8 @@ const stream = input.stream({ transferSize: 65536, inFlight: 8 });
 // drained() resolves once they are reaped.
 const chunks = await lastValueFrom(stream.pipe(take(16), toArray()));
 await input.drained();
-console.log(chunks.length, 'chunks,', input.outstanding, 'outstanding');
-// 16 chunks, 0 outstanding
+console.log(chunks.length, 'chunks', input.outstanding, 'outstanding');
+// → 16 chunks 0 outstanding
 
 await device.close();
 // #endregion first-transfer

@@ -16,13 +16,9 @@ import { libusb } from './libusb/index.js';
  * The backend's `description` says why a backend it passed over was unavailable.
  *
  * @throws UsbError when no backend can be loaded, with each one's reason.
+ *
  * @example
- * ```ts
- * import { Usb, auto } from '@dextio/core';
- * const backend = await auto();
- * console.log(backend.name, backend.description ?? '');
- * const usb = new Usb(backend);
- * ```
+ * {@includeCode ../../../../test/docs/examples/backends.ts#auto}
  */
 export async function auto(): Promise<Backend> {
   const passedOver: string[] = [];

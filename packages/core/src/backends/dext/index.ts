@@ -32,11 +32,9 @@ type NativeModule = typeof Native;
  * Loads `@dextio/native` and returns a backend over the dext.
  *
  * @throws UsbError when `@dextio/native` is not installed or its addon is not built.
+ *
  * @example
- * ```ts
- * import { Usb, dext } from '@dextio/core';
- * const usb = new Usb(await dext());
- * ```
+ * {@includeCode ../../../../../test/docs/examples/backends.ts#dext}
  */
 export async function dext(): Promise<Backend> {
   let native: NativeModule;

@@ -29,11 +29,9 @@ type UsbModule = typeof import('usb');
  * libusb on macOS has no such limit.
  *
  * @throws UsbError when `usb` is not installed or its native part does not load.
+ *
  * @example
- * ```ts
- * import { Usb, libusb } from '@dextio/core';
- * const usb = new Usb(await libusb());
- * ```
+ * {@includeCode ../../../../../test/docs/examples/backends.ts#libusb}
  */
 export async function libusb(): Promise<Backend> {
   let module: UsbModule;
