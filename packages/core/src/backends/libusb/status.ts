@@ -23,6 +23,7 @@ const LIBUSB_ERROR_ACCESS = -3;
 const LIBUSB_ERROR_NO_DEVICE = -4;
 const LIBUSB_ERROR_BUSY = -6;
 const LIBUSB_ERROR_PIPE = -9;
+const LIBUSB_ERROR_NOT_SUPPORTED = -12;
 
 export interface LibusbError {
   readonly errno?: number;
@@ -51,6 +52,12 @@ export function callError(what: string, error: LibusbError): Error {
       return new AccessError(`${detail} (held by another process or driver)`);
     case LIBUSB_ERROR_ACCESS:
       return new AccessError(`${detail} (the system refused access: no permission on the device, or a driver owns it)`);
+    case LIBUSB_ERROR_NOT_SUPPORTED:
+      // What libusb says on Windows when the device (or this interface of it) is bound to a
+      // driver other than WinUSB, libusbK or libusb0.
+      return new AccessError(
+        `${detail} (on Windows: the device needs the WinUSB driver; install it with Zadig, or have the device ask for it with Microsoft OS descriptors)`,
+      );
     default:
       return new UsbError(detail);
   }
