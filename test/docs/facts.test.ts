@@ -67,6 +67,19 @@ describe('the facts the guides state', function () {
     for (const command of ['list', 'loopback', 'stream', 'bench']) expect(started).to.contain(`| \`dextio ${command}\` |`);
   });
 
+  it("the testing guide's table of the embedded target's features is the target's", async function () {
+    const { embeddedTarget } = await import('../targets/embedded/target.js');
+    const features = (await embeddedTarget()).features as Record<string, unknown>;
+    const testing = await guide('testing');
+    const table = testing.slice(testing.indexOf('| feature | on `embedded` |'));
+    const said: Record<string, boolean> = {};
+    for (const [, names, answer] of table.matchAll(/^\| ((?:`\w+`(?:, )?)+) \| (yes|no)\b/gm)) {
+      for (const [, name] of names!.matchAll(/`(\w+)`/g)) said[name!] = answer === 'yes';
+    }
+    const actual = Object.fromEntries(Object.entries(features).map(([name, value]) => [name, value === true]));
+    expect(said).to.deep.equal(actual);
+  });
+
   describe('defaults that only behaviour shows (fake target)', function () {
     const target = fakeTarget();
 
