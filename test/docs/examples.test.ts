@@ -69,7 +69,7 @@ describe('the reference\'s examples', function () {
       };
       for (const statement of source.statements) {
         const name = (statement as { name?: import('typescript').Identifier }).name?.text;
-        const exported = ts.getCombinedModifierFlags(statement as import('typescript').Declaration) & ts.ModifierFlags.Export;
+        const exported = ts.getCombinedModifierFlags(statement as unknown as import('typescript').Declaration) & ts.ModifierFlags.Export;
         if (!name || !exported || !(names.includes('*') || names.includes(name))) continue;
         if (!ts.isClassDeclaration(statement) && !ts.isFunctionDeclaration(statement)) continue;
         check(statement, name);
