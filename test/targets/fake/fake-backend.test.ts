@@ -17,6 +17,9 @@ import { expect } from 'chai';
 import { expectRejection } from '../../support/assertions.js';
 import { fillPattern, REQUEST_READ_BUFFER, REQUEST_WRITE_BUFFER } from '../../support/gadget-zero.js';
 import { FAKE_SLOTS_PER_PIPE, FakeBackend } from './fake-backend.js';
+import { FAKE_DESCRIPTOR_TRANSFERS } from './fake-device.js';
+import { createRequire } from 'node:module';
+import type * as Native from '@dextio/native';
 import { LOOPBACK_CONFIGURATION, PACKET_SIZE, SOURCE_SINK_CONFIGURATION } from './gadget-zero-model.js';
 
 interface Opened {
@@ -89,7 +92,13 @@ describe('the fake backend', function () {
   });
 
   describe('pipes', function () {
-    it('offers 16 slots IN and 15 OUT, 4096-byte Buffers, and a share of 32 descriptor transfers', async function () {
+    it("has the dext's limits, no kinder: ABI 4's slots per pipe and descriptor transfers", function () {
+      const native = createRequire(import.meta.url)('@dextio/native') as typeof Native;
+      expect(FAKE_SLOTS_PER_PIPE).to.equal(native.limits.slotsPerPipe);
+      expect(FAKE_DESCRIPTOR_TRANSFERS).to.equal(native.limits.maxDescriptorTransfers);
+    });
+
+    it('offers 32 slots IN and 31 OUT, 4096-byte Buffers, and a share of 128 descriptor transfers', async function () {
       const { device, input, output } = await openFunction(backend, LOOPBACK_CONFIGURATION);
       expect(input.slots).to.have.length(FAKE_SLOTS_PER_PIPE);
       expect(output.slots).to.have.length(FAKE_SLOTS_PER_PIPE - 1);
@@ -97,8 +106,8 @@ describe('the fake backend', function () {
         expect(Buffer.isBuffer(slot)).to.equal(true);
         expect(slot.length).to.equal(4096);
       }
-      // Gadget zero's alternate setting has two bulk pipes: 32 / 2 each.
-      expect([input.descriptorTransfersMax, output.descriptorTransfersMax]).to.deep.equal([16, 16]);
+      // Gadget zero's alternate setting has two bulk pipes: 128 / 2 each.
+      expect([input.descriptorTransfersMax, output.descriptorTransfersMax]).to.deep.equal([64, 64]);
       expect(input.descriptorMinLength).to.equal(4097);
       await device.close();
     });
@@ -116,11 +125,11 @@ describe('the fake backend', function () {
       expect((await waiting.completion).status).to.equal('aborted');
     });
 
-    it('refuses a slot beyond the 15 that an OUT pipe offers', async function () {
+    it('refuses a slot beyond the 31 that an OUT pipe offers', async function () {
       const { device, output } = await openFunction(backend, LOOPBACK_CONFIGURATION);
-      const refused = await submit(output, mapped(15, 8)).completion;
+      const refused = await submit(output, mapped(FAKE_SLOTS_PER_PIPE - 1, 8)).completion;
       expect(refused.status).to.equal('error');
-      expect(refused.message).to.match(/offers 15 slots \(the dext keeps one for zero-length packets\)/);
+      expect(refused.message).to.match(/offers 31 slots \(the dext keeps one for zero-length packets\)/);
       expect(backend.violations.take()).to.have.length(1);
       await device.close();
     });
@@ -148,7 +157,7 @@ describe('the fake backend', function () {
       // Loopback IN transfers wait for OUT data, so they stay in flight.
       const waiting = Array.from({ length: input.descriptorTransfersMax }, () => submit(input, descriptor(new Uint8Array(8192))));
       const refused = await submit(input, descriptor(new Uint8Array(8192))).completion;
-      expect(refused.message).to.match(/beyond descriptorTransfersMax \(16\)/);
+      expect(refused.message).to.match(/beyond descriptorTransfersMax \(64\)/);
       expect(backend.violations.take()).to.have.length(1);
       await device.close();
       const outcomes = await Promise.all(waiting.map((w) => w.completion));
@@ -204,7 +213,7 @@ describe('the fake backend', function () {
       const waiting = submit(input, mapped(1, 512));
       input.lease(1, 512).revoke();
       output.lease(0, 8).revoke();
-      expect(() => input.lease(16, 8)).to.throw(RangeError, /16/);
+      expect(() => input.lease(FAKE_SLOTS_PER_PIPE, 8)).to.throw(RangeError, new RegExp(String(FAKE_SLOTS_PER_PIPE)));
       const violations = backend.violations.take();
       expect(violations).to.have.length(3);
       expect(violations[0]).to.match(/lease of slot 1, which has a transfer in flight/);

@@ -16,7 +16,7 @@ import { FakePipe } from './fake-pipe.js';
 import type { Violations } from './violations.js';
 
 /** Descriptor-path transfers in flight per connection, over all pipes (kDextioMaxDescriptorTransfers). */
-const FAKE_DESCRIPTOR_TRANSFERS = 32;
+export const FAKE_DESCRIPTOR_TRANSFERS = 128;
 const WLENGTH_MAX = 0xffff;
 const GET_DESCRIPTOR = 0x06;
 

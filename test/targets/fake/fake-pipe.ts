@@ -24,7 +24,7 @@ import { PACKET_SIZE } from './gadget-zero-model.js';
 import type { Violations } from './violations.js';
 
 /** Mapped slots per pipe, as many as the dext gives each pipe (kDextioSlotsPerPipe). */
-export const FAKE_SLOTS_PER_PIPE = 16;
+export const FAKE_SLOTS_PER_PIPE = 32;
 
 /** What a slot is doing: a transfer in flight on it, or a lease holding its memory. */
 type SlotState = 'free' | 'in flight' | 'leased';
