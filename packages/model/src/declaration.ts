@@ -8,8 +8,10 @@
 /** The bus speed the device runs at: it decides which packet sizes and intervals are legal. */
 export type Speed = 'full' | 'high';
 
-/** What an OUT handler or an IN producer can do to the device while it runs. */
-export interface DeviceContext {
+/** What an OUT handler, an IN producer or a control handler can do to the device while it runs. */
+export interface DeviceContext<S = undefined> {
+  /** This device's own state, as the declaration's `data` made it when the device was plugged in. */
+  readonly data: S;
   /** Queues `data` on IN endpoint `address`, to be sent in packets as the host reads. */
   send(address: number, data: Uint8Array): void;
   /** Halts endpoint `address`: its transfers end with a stall until the host clears it. */
@@ -18,15 +20,23 @@ export interface DeviceContext {
   readonly configuration: number | null;
   /** The alternate setting of interface `interfaceNumber`. */
   alternate(interfaceNumber: number): number;
+  /** The answer the model gives a standard request by itself (descriptors, endpoint halts), or a stall. */
+  standard(request: ControlRequest): ControlReply;
 }
 
 /** A control request, as the device receives it. */
 export interface ControlRequest {
+  /** The data stage's direction: `'in'` is device to host. */
   readonly direction: 'in' | 'out';
+  /** The type bits of bmRequestType. */
   readonly requestType: 'standard' | 'class' | 'vendor';
+  /** The recipient bits of bmRequestType. */
   readonly recipient: 'device' | 'interface' | 'endpoint' | 'other';
+  /** bRequest. */
   readonly request: number;
+  /** wValue. */
   readonly value: number;
+  /** wIndex. */
   readonly index: number;
   /** wLength: for IN, the most the host takes. */
   readonly length: number;
@@ -37,67 +47,98 @@ export interface ControlRequest {
 /** A control handler's answer: the IN data stage (cut to wLength), `'ok'` for OUT, or a stall. */
 export type ControlReply = Uint8Array | 'ok' | 'stall';
 
-export interface EndpointDeclaration {
+/** A bulk or interrupt endpoint, and what the device does with its transfers. */
+export interface EndpointDeclaration<S = undefined> {
   /** bEndpointAddress: the number, 1 to 15, with 0x80 for IN. */
   readonly address: number;
+  /** The transfer type; isochronous endpoints are not supported. */
   readonly type: 'bulk' | 'interrupt';
   /** wMaxPacketSize. High speed: bulk 512, interrupt 1 to 1024. Full speed: bulk 8, 16, 32 or 64, interrupt 1 to 64. */
   readonly packetSize: number;
   /** bInterval, interrupt endpoints only: 1 to 16 at high speed (2^(n-1) microframes), 1 to 255 ms at full speed. */
   readonly interval?: number;
   /** OUT endpoints: called with each transfer's data; `'stall'` halts the endpoint. */
-  readonly out?: (data: Uint8Array, device: DeviceContext) => void | 'stall';
+  readonly out?: (data: Uint8Array, device: DeviceContext<S>) => void | 'stall';
   /**
    * IN endpoints: called when the host reads and nothing is queued; returns what to send (the
    * backend splits it into packets), or undefined to send nothing yet (the host's read waits).
    */
-  readonly in?: (length: number, device: DeviceContext) => Uint8Array | undefined;
+  readonly in?: (length: number, device: DeviceContext<S>) => Uint8Array | undefined;
 }
 
-export interface AlternateDeclaration {
+/** One alternate setting of an interface. */
+export interface AlternateDeclaration<S = undefined> {
+  /** bAlternateSetting. */
   readonly setting: number;
+  /** bInterfaceClass; 0xff (vendor specific) unless given. */
   readonly class?: number;
+  /** bInterfaceSubClass. */
   readonly subclass?: number;
+  /** bInterfaceProtocol. */
   readonly protocol?: number;
   /** iInterface's string. */
   readonly name?: string;
-  readonly endpoints: readonly EndpointDeclaration[];
+  /** Its endpoints, endpoint 0 excluded. */
+  readonly endpoints: readonly EndpointDeclaration<S>[];
 }
 
-export interface InterfaceDeclaration {
+/** An interface and its alternate settings. */
+export interface InterfaceDeclaration<S = undefined> {
+  /** bInterfaceNumber. */
   readonly number: number;
   /** Setting 0 first; every interface has one. */
-  readonly alternates: readonly AlternateDeclaration[];
+  readonly alternates: readonly AlternateDeclaration<S>[];
 }
 
-export interface ConfigurationDeclaration {
+/** A configuration and its interfaces. */
+export interface ConfigurationDeclaration<S = undefined> {
   /** bConfigurationValue, 1 to 255. */
   readonly value: number;
   /** iConfiguration's string. */
   readonly name?: string;
-  readonly interfaces: readonly InterfaceDeclaration[];
+  /** Its interfaces. */
+  readonly interfaces: readonly InterfaceDeclaration<S>[];
 }
 
-export interface DeviceDeclaration {
+/**
+ * A whole device: its descriptors and its behaviour. `S` is the type of the device's own state,
+ * which `data` makes and the handlers get as `device.data`.
+ */
+export interface DeviceDeclaration<S = undefined> {
+  /** idVendor. */
   readonly vendorId: number;
+  /** idProduct. */
   readonly productId: number;
   /** bcdDevice; 0x0100 unless given. */
   readonly deviceVersion?: number;
   /** High speed unless given. */
   readonly speed?: Speed;
+  /** bDeviceClass; 0 (defined per interface) unless given. */
   readonly class?: number;
+  /** bDeviceSubClass. */
   readonly subclass?: number;
+  /** bDeviceProtocol. */
   readonly protocol?: number;
+  /** iManufacturer's string. */
   readonly manufacturer?: string;
+  /** iProduct's string. */
   readonly product?: string;
+  /** iSerialNumber's string (ModelBackend.attach can give each device its own). */
   readonly serialNumber?: string;
-  readonly configurations: readonly ConfigurationDeclaration[];
-  /** Requests that are not the standard ones the model answers itself (descriptors, halts). */
-  readonly control?: (request: ControlRequest, device: DeviceContext) => ControlReply;
+  /** Its configurations; the first is selected when the device is plugged in, as an operating system does. */
+  readonly configurations: readonly ConfigurationDeclaration<S>[];
+  /**
+   * Every control request on endpoint 0. Return undefined to let the model answer: the standard
+   * requests it knows (descriptors, endpoint halts), a stall for anything else.
+   */
+  readonly control?: (request: ControlRequest, device: DeviceContext<S>) => ControlReply | undefined;
+  /** Makes the device's own state (`device.data` in the handlers), each time it is plugged in. */
+  readonly data?: () => S;
 }
 
 /** A declaration that breaks USB's rules. The message starts with the field's path. */
 export class DeclarationError extends TypeError {
+  /** Always `'DeclarationError'`. */
   override name = 'DeclarationError';
   constructor(
     /** Where in the declaration, e.g. `configurations[0].interfaces[0].alternates[0].endpoints[1].packetSize`. */
@@ -109,8 +150,9 @@ export class DeclarationError extends TypeError {
 }
 
 /** A checked declaration, ready for a backend to run. */
-export interface DeviceModel {
-  readonly declaration: DeviceDeclaration;
+export interface DeviceModel<S = unknown> {
+  /** The declaration, as given. */
+  readonly declaration: DeviceDeclaration<S>;
 }
 
 const STRING_MAX = 126; // a string descriptor holds 126 UTF-16 code units (bLength is one byte)
@@ -120,8 +162,8 @@ const STRING_MAX = 126; // a string descriptor holds 126 UTF-16 code units (bLen
  *
  * @throws DeclarationError naming the first field that breaks a rule.
  */
-export function defineDevice(declaration: DeviceDeclaration): DeviceModel {
-  check(declaration);
+export function defineDevice<S = undefined>(declaration: DeviceDeclaration<S>): DeviceModel<S> {
+  check(declaration as DeviceDeclaration<unknown>);
   return { declaration };
 }
 
@@ -149,7 +191,7 @@ function unique<T>(field: string, values: readonly T[], what: string): void {
   });
 }
 
-function check(d: DeviceDeclaration): void {
+function check(d: DeviceDeclaration<unknown>): void {
   if (typeof d !== 'object' || d === null) throw new DeclarationError('device', 'must be an object');
   integer('vendorId', d.vendorId, 0, 0xffff);
   integer('productId', d.productId, 0, 0xffff);
@@ -164,6 +206,7 @@ function check(d: DeviceDeclaration): void {
   text('product', d.product);
   text('serialNumber', d.serialNumber);
   if (d.control !== undefined && typeof d.control !== 'function') throw new DeclarationError('control', 'must be a function');
+  if (d.data !== undefined && typeof d.data !== 'function') throw new DeclarationError('data', 'must be a function that makes the state');
   if (!Array.isArray(d.configurations) || d.configurations.length === 0) {
     throw new DeclarationError('configurations', 'must list at least one configuration');
   }
@@ -173,13 +216,13 @@ function check(d: DeviceDeclaration): void {
     integer(`${at}.value`, c.value, 1, 255);
     text(`${at}.name`, c.name);
     if (!Array.isArray(c.interfaces) || c.interfaces.length === 0) throw new DeclarationError(`${at}.interfaces`, 'must list at least one interface');
-    c.interfaces.forEach((i: InterfaceDeclaration, ii: number) => checkInterface(`${at}.interfaces[${ii}]`, i, speed));
-    unique(`${at}.interfaces`, c.interfaces.map((i: InterfaceDeclaration) => i.number), 'interface number');
+    c.interfaces.forEach((i: InterfaceDeclaration<unknown>, ii: number) => checkInterface(`${at}.interfaces[${ii}]`, i, speed));
+    unique(`${at}.interfaces`, c.interfaces.map((i: InterfaceDeclaration<unknown>) => i.number), 'interface number');
   });
   unique('configurations', d.configurations.map((c) => c.value), 'configuration value');
 }
 
-function checkInterface(at: string, i: InterfaceDeclaration, speed: Speed): void {
+function checkInterface(at: string, i: InterfaceDeclaration<unknown>, speed: Speed): void {
   integer(`${at}.number`, i.number, 0, 255);
   if (!Array.isArray(i.alternates) || i.alternates.length === 0) throw new DeclarationError(`${at}.alternates`, 'must list at least setting 0');
   i.alternates.forEach((a, ai) => {
@@ -190,14 +233,14 @@ function checkInterface(at: string, i: InterfaceDeclaration, speed: Speed): void
     optionalInteger(`${aat}.protocol`, a.protocol, 0, 0xff);
     text(`${aat}.name`, a.name);
     if (!Array.isArray(a.endpoints)) throw new DeclarationError(`${aat}.endpoints`, 'must be an array');
-    a.endpoints.forEach((e: EndpointDeclaration, ei: number) => checkEndpoint(`${aat}.endpoints[${ei}]`, e, speed));
-    unique(`${aat}.endpoints`, a.endpoints.map((e: EndpointDeclaration) => e.address), 'endpoint address');
+    a.endpoints.forEach((e: EndpointDeclaration<unknown>, ei: number) => checkEndpoint(`${aat}.endpoints[${ei}]`, e, speed));
+    unique(`${aat}.endpoints`, a.endpoints.map((e: EndpointDeclaration<unknown>) => e.address), 'endpoint address');
   });
   unique(`${at}.alternates`, i.alternates.map((a) => a.setting), 'alternate setting');
   if (!i.alternates.some((a) => a.setting === 0)) throw new DeclarationError(`${at}.alternates`, 'has no setting 0, which every interface starts in');
 }
 
-function checkEndpoint(at: string, e: EndpointDeclaration, speed: Speed): void {
+function checkEndpoint(at: string, e: EndpointDeclaration<unknown>, speed: Speed): void {
   integer(`${at}.address`, e.address, 0, 0xff);
   const number = e.address & 0x0f;
   if ((e.address & 0x70) !== 0 || number === 0) {

@@ -1,9 +1,12 @@
 /**
- * Declare a USB device in TypeScript and run it in this process as a backend of `@dextio/core`:
- * tests of your app without hardware, with the same device model you can run elsewhere.
+ * Declare a USB device in TypeScript ({@link defineDevice}) and run it in this process as a
+ * backend of `@dextio/core` ({@link ModelBackend}): tests of your app without hardware.
  *
  * @module
  */
+export { AttachedDevice, type Fault } from './attached.js';
+export { ModelBackend } from './backend.js';
+export { Violations } from './violations.js';
 export {
   DeclarationError,
   defineDevice,
@@ -18,3 +21,5 @@ export {
   type InterfaceDeclaration,
   type Speed,
 } from './declaration.js';
+export { DESCRIPTOR_TRANSFERS } from './device.js';
+export { SLOTS_PER_PIPE } from './pipe.js';

@@ -1,38 +1,40 @@
-/** The fake target: the gadget-zero model behind the fake backend, in this process. */
+/** The fake target: gadget zero's model (test/support/gadget-zero-model.ts) on @dextio/model's backend, in this process. */
 import { Usb } from '@dextio/core';
+import { ModelBackend } from '@dextio/model';
 import type { Target } from '../../conformance/target.js';
-import { FakeBackend } from './fake-backend.js';
-import { LOOPBACK_CONFIGURATION, SOURCE_SINK_CONFIGURATION } from './gadget-zero-model.js';
+import { gadgetZero, LOOPBACK_CONFIGURATION, SOURCE_SINK_CONFIGURATION } from '../../support/gadget-zero-model.js';
 
-export function fakeTarget(): Target & { backend: FakeBackend } {
-  const backend = new FakeBackend();
-  let id = backend.attach();
+export function fakeTarget(): Target & { backend: ModelBackend } {
+  const backend = new ModelBackend();
+  let serial = 0;
+  const plugIn = () => backend.attach(gadgetZero, { serialNumber: `model-serial-${++serial}` });
+  let device = plugIn();
   const usb = new Usb(backend);
   return {
     name: 'fake',
     backend,
     features: { loopback: true, sink: true, vendorControl: true, halt: true, zlp: true, disconnect: true, hotplug: true },
     async open() {
-      const device = await usb.open({ vendorId: 0x0525, productId: 0xa4a0 });
+      const opened = await usb.open({ vendorId: 0x0525, productId: 0xa4a0 });
       return {
         usb,
-        device,
+        device: opened,
         sourceSink: { configurationValue: SOURCE_SINK_CONFIGURATION, interfaceNumber: 0, alternateSetting: 0 },
         loopback: { configurationValue: LOOPBACK_CONFIGURATION, interfaceNumber: 0, alternateSetting: 0 },
       };
     },
-    // The fake's gadgets live in its backend: another Usb over it is the other client.
+    // The model devices live in the backend: another Usb over it is the other client.
     async otherClient() {
       return new Usb(backend);
     },
     async disconnect() {
-      backend.detach(id);
+      backend.unplug(device);
     },
     async reconnect() {
-      id = backend.attach();
+      device = plugIn();
     },
     async leaks() {
-      const open = backend.openDevices === 0 ? [] : [`${backend.openDevices} fake device(s) still open`];
+      const open = backend.openDevices === 0 ? [] : [`${backend.openDevices} model device(s) still open`];
       return [...open, ...backend.violations.take()];
     },
   };

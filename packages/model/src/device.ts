@@ -1,4 +1,10 @@
-/** An open handle on a fake gadget: configuration, interfaces, control transfers and pipes. */
+/**
+ * An open handle on a model device: configuration, interfaces, control transfers and pipes, with
+ * the dext's limits.
+ *
+ * @internal
+ * @module
+ */
 import {
   DisconnectedError,
   errorForStatus,
@@ -10,26 +16,26 @@ import {
   type Direction,
   type EndpointDescriptor,
 } from '@dextio/core';
+import type { AttachedDevice } from './attached.js';
 import { LANGUAGE_US_ENGLISH, STRING_DESCRIPTOR } from './descriptor-bytes.js';
-import type { FakeGadget } from './fake-gadget.js';
-import { FakePipe } from './fake-pipe.js';
+import { ModelPipe } from './pipe.js';
 import type { Violations } from './violations.js';
 
 /** Descriptor-path transfers in flight per connection, over all pipes (kDextioMaxDescriptorTransfers). */
-export const FAKE_DESCRIPTOR_TRANSFERS = 128;
+export const DESCRIPTOR_TRANSFERS = 128;
 const WLENGTH_MAX = 0xffff;
 const GET_DESCRIPTOR = 0x06;
 
-export class FakeDevice implements BackendDevice {
-  /** Like the dext, the fake takes all of wLength (the model itself answers as Linux's gadget zero does). */
+export class ModelDevice implements BackendDevice {
+  /** Like the dext, all of wLength. */
   readonly controlLengthMax = 0xffff;
-  readonly pipes = new Map<Direction, FakePipe>();
+  readonly #pipes = new Map<number, ModelPipe>();
   readonly #claimed = new Set<number>();
   readonly #disconnectListeners = new Set<() => void>();
   #closed = false;
 
   constructor(
-    readonly gadget: FakeGadget,
+    readonly gadget: AttachedDevice,
     private readonly violations: Violations,
     private readonly onClosed: () => void,
   ) {
@@ -37,17 +43,21 @@ export class FakeDevice implements BackendDevice {
   }
 
   get descriptor(): DeviceDescriptor {
-    return this.gadget.model.descriptor;
+    return this.gadget.state.descriptor;
   }
 
   get configurationValue(): number | null {
-    return this.gadget.model.configurationValue;
+    return this.gadget.state.configurationValue;
+  }
+
+  /** The open pipe of endpoint `address`, if any. */
+  pipeAt(address: number): ModelPipe | undefined {
+    return this.#pipes.get(address);
   }
 
   async selectConfiguration(configurationValue: number): Promise<void> {
     await this.#settle();
-    this.gadget.model.configurationValue = configurationValue;
-    this.gadget.model.loopbackPackets.length = 0;
+    this.gadget.state.selectConfiguration(configurationValue);
   }
 
   async claimInterface(interfaceNumber: number): Promise<void> {
@@ -60,8 +70,9 @@ export class FakeDevice implements BackendDevice {
     this.#claimed.delete(interfaceNumber);
   }
 
-  async selectAlternateInterface(): Promise<void> {
+  async selectAlternateInterface(interfaceNumber: number, alternateSetting: number): Promise<void> {
     await this.#settle();
+    this.gadget.state.selectAlternate(interfaceNumber, alternateSetting);
   }
 
   /** GET_DESCRIPTOR(STRING) through the model, as a real backend asks the device. */
@@ -74,7 +85,7 @@ export class FakeDevice implements BackendDevice {
       value: (STRING_DESCRIPTOR << 8) | index,
       index: LANGUAGE_US_ENGLISH,
     };
-    const answer = this.gadget.model.control('in', setup, new Uint8Array(0), 255);
+    const answer = this.gadget.state.control('in', setup, new Uint8Array(0), 255);
     if (answer.status === 'stall') throw errorForStatus('stall', `string descriptor ${index}: the device stalled`);
     return Buffer.from(answer.data.subarray(2, answer.data[0])).toString('utf16le');
   }
@@ -91,9 +102,8 @@ export class FakeDevice implements BackendDevice {
         if (!this.gadget.connected) return resolve({ status: 'disconnected', data: empty, bytes: 0 });
         if (this.#closed) return resolve({ status: 'aborted', data: empty, bytes: 0 });
         const payload = typeof data === 'number' ? empty : data;
-        const answer = this.gadget.model.control(direction, setup, payload, wLength);
+        const answer = this.gadget.state.control(direction, setup, payload, wLength);
         if (answer.status === 'stall') return resolve({ status: 'stall', data: empty, bytes: 0 });
-        this.gadget.wakeIn();
         const bytes = direction === 'in' ? answer.data.length : payload.length;
         resolve({ status: 'ok', data: answer.data, bytes });
       });
@@ -104,18 +114,18 @@ export class FakeDevice implements BackendDevice {
   async openPipe(direction: Direction, endpointNumber: number): Promise<BackendPipe> {
     await this.#settle();
     const isThis = (e: EndpointDescriptor) => e.direction === direction && e.endpointNumber === endpointNumber;
-    const alternate = this.gadget.model.currentAlternates().find((a) => a.endpoints.some(isThis));
+    const alternate = this.#currentAlternates().find((a) => a.endpoints.some(isThis));
     const endpoint = alternate?.endpoints.find(isThis);
     if (!alternate || !endpoint) {
-      throw new RangeError(`the fake gadget has no ${direction.toUpperCase()} endpoint ${endpointNumber} in its current configuration`);
+      throw new RangeError(`the model device has no ${direction.toUpperCase()} endpoint ${endpointNumber} in its current settings`);
     }
     // The dext's share for each pipe of the alternate setting, so that no pipe can take another's.
     const pipeCount = alternate.endpoints.filter((e) => e.type === 'bulk' || e.type === 'interrupt').length;
-    const descriptorTransfersMax = Math.max(1, Math.floor(FAKE_DESCRIPTOR_TRANSFERS / pipeCount));
-    const pipe = new FakePipe(this.gadget, this.violations, endpoint, descriptorTransfersMax, (closed) => {
-      if (this.pipes.get(direction) === closed) this.pipes.delete(direction);
+    const descriptorTransfersMax = Math.max(1, Math.floor(DESCRIPTOR_TRANSFERS / pipeCount));
+    const pipe = new ModelPipe(this.gadget, this.violations, endpoint, descriptorTransfersMax, (closed) => {
+      if (this.#pipes.get(closed.address) === closed) this.#pipes.delete(closed.address);
     });
-    this.pipes.set(direction, pipe);
+    this.#pipes.set(pipe.address, pipe);
     return pipe;
   }
 
@@ -129,7 +139,7 @@ export class FakeDevice implements BackendDevice {
    * same batch: with no pipe and nothing in flight, they run all the same.
    */
   unplugged(): void {
-    for (const pipe of this.pipes.values()) pipe.finishAll('disconnected');
+    for (const pipe of this.#pipes.values()) pipe.finishAll('disconnected');
     this.gadget.defer(() => {
       for (const listener of this.#disconnectListeners) listener();
     });
@@ -138,9 +148,16 @@ export class FakeDevice implements BackendDevice {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await Promise.all([...this.pipes.values()].map((pipe) => pipe.close()));
+    await Promise.all([...this.#pipes.values()].map((pipe) => pipe.close()));
     if (this.gadget.holder === this) this.gadget.holder = null;
     this.onClosed();
+  }
+
+  /** The alternate settings in use, in WebUSB's shapes. */
+  #currentAlternates() {
+    const state = this.gadget.state;
+    const configuration = state.descriptor.configurations.find((c) => c.configurationValue === state.configurationValue);
+    return (configuration?.interfaces ?? []).flatMap((i) => i.alternates.filter((a) => a.alternateSetting === state.alternate(i.interfaceNumber)));
   }
 
   async #settle(): Promise<void> {

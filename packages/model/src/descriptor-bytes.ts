@@ -21,7 +21,11 @@ const endpointTypeBits: Record<EndpointType, number> = { control: 0, isochronous
 export class DescriptorBytes {
   readonly #stringIndex = new Map<string, number>();
 
-  constructor(private readonly device: DeviceDescriptor) {
+  constructor(
+    private readonly device: DeviceDescriptor,
+    /** bInterval of an endpoint, by address (the shapes carry none). */
+    private readonly intervalOf: (address: number) => number = () => 1,
+  ) {
     const { manufacturerName, productName, serialNumber, configurations } = device;
     const names = [manufacturerName, productName, serialNumber];
     for (const configuration of configurations) {
@@ -77,8 +81,7 @@ export class DescriptorBytes {
         body.push(alternate.interfaceClass, alternate.interfaceSubclass, alternate.interfaceProtocol, this.#index(alternate.interfaceName));
         for (const endpoint of alternate.endpoints) {
           const address = (endpoint.direction === 'in' ? 0x80 : 0) | endpoint.endpointNumber;
-          // The shapes carry no bInterval: bulk endpoints ignore it, the others poll every frame.
-          const interval = endpoint.type === 'bulk' ? 0 : 1;
+          const interval = endpoint.type === 'bulk' ? 0 : this.intervalOf(address);
           body.push(7, ENDPOINT_DESCRIPTOR, address, endpointTypeBits[endpoint.type], ...word(endpoint.packetSize), interval);
         }
       }

@@ -1,6 +1,6 @@
 /**
- * A bulk pipe of the fake gadget, with the dext's limits and rules:
- * - 16 mapped slots of 4096 bytes, Node Buffers read at use (an OUT pipe offers 15: the dext keeps
+ * A bulk or interrupt pipe of a model device, with the dext's limits and rules, no kinder:
+ * - 32 mapped slots of 4096 bytes, Node Buffers read at use (an OUT pipe offers 31: the dext keeps
  *   one for zero-length packets); one transfer per slot, none on a leased slot;
  * - at most `descriptorTransfersMax` descriptor-path transfers in flight, each at least
  *   `descriptorMinLength` bytes and no longer than its buffer;
@@ -19,12 +19,12 @@ import {
   type TransferHandle,
   type TransferRequest,
 } from '@dextio/core';
-import type { FakeGadget } from './fake-gadget.js';
-import { PACKET_SIZE } from './gadget-zero-model.js';
+import type { AttachedDevice } from './attached.js';
+import type { Fault } from './state.js';
 import type { Violations } from './violations.js';
 
 /** Mapped slots per pipe, as many as the dext gives each pipe (kDextioSlotsPerPipe). */
-export const FAKE_SLOTS_PER_PIPE = 32;
+export const SLOTS_PER_PIPE = 32;
 
 /** What a slot is doing: a transfer in flight on it, or a lease holding its memory. */
 type SlotState = 'free' | 'in flight' | 'leased';
@@ -36,9 +36,11 @@ interface Pending {
   timer: NodeJS.Timeout | null;
   /** An injected timeout: the transfer never completes by itself. */
   stuck: boolean;
+  /** The fault this transfer met, once it has. */
+  faulted?: Fault;
 }
 
-export class FakePipe implements BackendPipe {
+export class ModelPipe implements BackendPipe {
   readonly direction: EndpointDescriptor['direction'];
   readonly endpointNumber: number;
   readonly type: EndpointDescriptor['type'];
@@ -57,23 +59,25 @@ export class FakePipe implements BackendPipe {
   #closed = false;
   #closeWaiters: (() => void)[] = [];
 
+  readonly address: number;
+
   constructor(
-    private readonly gadget: FakeGadget,
+    private readonly gadget: AttachedDevice,
     private readonly violations: Violations,
     endpoint: EndpointDescriptor,
     readonly descriptorTransfersMax: number,
-    private readonly onClosed: (pipe: FakePipe) => void,
+    private readonly onClosed: (pipe: ModelPipe) => void,
   ) {
     this.direction = endpoint.direction;
     this.endpointNumber = endpoint.endpointNumber;
     this.type = endpoint.type;
     this.packetSize = endpoint.packetSize;
-    const offered = this.direction === 'out' ? FAKE_SLOTS_PER_PIPE - 1 : FAKE_SLOTS_PER_PIPE;
+    const offered = this.direction === 'out' ? SLOTS_PER_PIPE - 1 : SLOTS_PER_PIPE;
     this.#slots = Array.from({ length: offered }, () => Buffer.alloc(MAPPED_TRANSFER_MAX));
     this.slots = this.#slots;
     this.#slotStates = this.#slots.map(() => 'free');
-    const address = (this.direction === 'in' ? 0x80 : 0) | this.endpointNumber;
-    this.#name = `${gadget.id} pipe 0x${address.toString(16).padStart(2, '0')}`;
+    this.address = (this.direction === 'in' ? 0x80 : 0) | this.endpointNumber;
+    this.#name = `${gadget.id} pipe 0x${this.address.toString(16).padStart(2, '0')}`;
   }
 
   submit(request: TransferRequest, onComplete: (completion: Completion) => void): TransferHandle {
@@ -125,7 +129,7 @@ export class FakePipe implements BackendPipe {
   async clearHalt(): Promise<void> {
     await new Promise<void>((resolve) => this.gadget.defer(resolve));
     if (!this.gadget.connected) throw new DisconnectedError('the device is disconnected');
-    this.gadget.model.halted[this.direction] = false;
+    this.gadget.state.clearHalt(this.address);
     this.schedule();
   }
 
@@ -194,14 +198,15 @@ export class FakePipe implements BackendPipe {
    * completions submit meanwhile wait for the next turn, as they would on a bus.
    */
   #service(): void {
-    const { model } = this.gadget;
+    const { state } = this.gadget;
     for (let budget = this.#queue.length; budget > 0 && this.#queue.length > 0 && this.gadget.connected; budget--) {
       const pending = this.#queue[0]!;
-      const fault = pending.received === 0 ? this.gadget.faults[this.direction].shift() : undefined;
+      const fault = pending.received === 0 && !pending.faulted ? state.takeFault(this.address) : undefined;
+      if (fault !== undefined) pending.faulted = fault;
       if (fault === 'timeout') pending.stuck = true;
       if (pending.stuck) return;
-      if (fault === 'stall' || model.halted[this.direction]) {
-        model.halted[this.direction] = true;
+      if (fault === 'stall' || state.halted(this.address)) {
+        state.stall(this.address);
         this.#finish(pending, 'stall');
         continue;
       }
@@ -211,31 +216,26 @@ export class FakePipe implements BackendPipe {
       }
       if (this.direction === 'out') {
         const data = new Uint8Array(this.#bytesOf(pending.request).subarray(0, pending.request.length));
-        if (model.isLoopback) {
-          model.loop(data, pending.request.zlp);
-          this.gadget.wakeIn();
-        } else {
-          model.sink(data);
-        }
-        pending.received = data.length;
-        this.#finish(pending, 'ok');
-      } else if (!model.isLoopback) {
-        this.#bytesOf(pending.request).set(model.source(pending.request.length));
-        pending.received = pending.request.length;
-        this.#finish(pending, 'ok');
-      } else if (!this.#receiveLoopback(pending)) {
+        // A zero-length packet after full ones is a transfer of its own, for the device.
+        const zlp = pending.request.zlp && data.length > 0 && data.length % this.packetSize === 0;
+        const accepted = state.receive(this.address, data) && (!zlp || state.receive(this.address, new Uint8Array(0)));
+        pending.received = accepted ? data.length : 0;
+        this.#finish(pending, accepted ? 'ok' : 'stall');
+      } else if (!this.#receive(pending)) {
         return;
       }
     }
     if (this.#queue.length > 0 && !this.#queue[0]!.stuck) this.schedule();
   }
 
-  /** Moves loopback packets into an IN transfer; returns false while it must wait for more. */
-  #receiveLoopback(pending: Pending): boolean {
-    const packets = this.gadget.model.loopbackPackets;
+  /** Moves the device's packets into an IN transfer; returns false while it must wait for more. */
+  #receive(pending: Pending): boolean {
+    const packets = this.gadget.state.packets(this.address, pending.request.length - pending.received);
     const target = this.#bytesOf(pending.request);
     while (packets.length > 0) {
-      const packet = packets.shift()!;
+      let packet = packets.shift()!;
+      // An injected short packet: the device sends half of this one and ends the transfer.
+      if (pending.faulted === 'short' && packet.length === this.packetSize) packet = packet.subarray(0, this.packetSize >> 1);
       const room = pending.request.length - pending.received;
       if (packet.length > room) {
         target.set(packet.subarray(0, room), pending.received);
@@ -245,7 +245,7 @@ export class FakePipe implements BackendPipe {
       }
       target.set(packet, pending.received);
       pending.received += packet.length;
-      if (packet.length < PACKET_SIZE || pending.received === pending.request.length) {
+      if (packet.length < this.packetSize || pending.received === pending.request.length) {
         this.#finish(pending, 'ok');
         return true;
       }

@@ -1,7 +1,8 @@
 /**
- * The fake backend's own rules: the real backends' limits, which the fake refuses and records as
- * violations, its leases, exclusive open, control requests as Linux's gadget zero answers them,
- * and unplug. The conformance suite covers the rest of the contract.
+ * @dextio/model's backend running gadget zero's model, the fake target: the real backends' limits,
+ * which it refuses and records as violations, its leases, exclusive open, control requests as
+ * Linux's gadget zero answers them, and unplug. The conformance suite covers the rest of the
+ * contract.
  */
 import {
   AccessError,
@@ -14,27 +15,26 @@ import {
   type TransferRequest,
 } from '@dextio/core';
 import { expect } from 'chai';
-import { expectRejection } from '../../support/assertions.js';
-import { fillPattern, REQUEST_READ_BUFFER, REQUEST_WRITE_BUFFER } from '../../support/gadget-zero.js';
-import { FAKE_SLOTS_PER_PIPE, FakeBackend } from './fake-backend.js';
-import { FAKE_DESCRIPTOR_TRANSFERS } from './fake-device.js';
+import { DESCRIPTOR_TRANSFERS, ModelBackend, SLOTS_PER_PIPE, type AttachedDevice } from '@dextio/model';
 import { createRequire } from 'node:module';
 import type * as Native from '@dextio/native';
-import { LOOPBACK_CONFIGURATION, PACKET_SIZE, SOURCE_SINK_CONFIGURATION } from './gadget-zero-model.js';
+import { expectRejection } from '../../support/assertions.js';
+import { fillPattern, REQUEST_READ_BUFFER, REQUEST_WRITE_BUFFER } from '../../support/gadget-zero.js';
+import { gadgetZero, LOOPBACK_CONFIGURATION, PACKET_SIZE, SOURCE_SINK_CONFIGURATION } from '../../support/gadget-zero-model.js';
 
 interface Opened {
-  readonly id: string;
+  readonly attached: AttachedDevice;
   readonly device: BackendDevice;
   readonly input: BackendPipe;
   readonly output: BackendPipe;
 }
 
-async function openFunction(backend: FakeBackend, configurationValue: number): Promise<Opened> {
-  const id = backend.attach();
-  const device = await backend.open(id);
+async function openFunction(backend: ModelBackend, configurationValue: number): Promise<Opened> {
+  const attached = backend.attach(gadgetZero);
+  const device = await backend.open(attached.id);
   await device.selectConfiguration(configurationValue);
   await device.claimInterface(0);
-  return { id, device, input: await device.openPipe('in', 1), output: await device.openPipe('out', 1) };
+  return { attached, device, input: await device.openPipe('in', 1), output: await device.openPipe('out', 1) };
 }
 
 function mapped(slot: number, length: number): TransferRequest {
@@ -69,16 +69,16 @@ function getDescriptor(type: number, index: number, languageId = 0): ControlSetu
   return { requestType: 'standard', recipient: 'device', request: 0x06, value: (type << 8) | index, index: languageId };
 }
 
-describe('the fake backend', function () {
-  let backend: FakeBackend;
+describe("gadget zero's model on @dextio/model's backend (the fake target)", function () {
+  let backend: ModelBackend;
 
   beforeEach(function () {
-    backend = new FakeBackend();
+    backend = new ModelBackend();
   });
 
   describe('exclusive open', function () {
     it('lists a held device as busy and refuses a second open with AccessError until the first closes', async function () {
-      const id = backend.attach();
+      const { id } = backend.attach(gadgetZero);
       expect((await backend.list()).map((d) => d.busy)).to.deep.equal([false]);
       const device = await backend.open(id);
       expect((await backend.list()).map((d) => d.busy)).to.deep.equal([true]);
@@ -94,14 +94,14 @@ describe('the fake backend', function () {
   describe('pipes', function () {
     it("has the dext's limits, no kinder: ABI 4's slots per pipe and descriptor transfers", function () {
       const native = createRequire(import.meta.url)('@dextio/native') as typeof Native;
-      expect(FAKE_SLOTS_PER_PIPE).to.equal(native.limits.slotsPerPipe);
-      expect(FAKE_DESCRIPTOR_TRANSFERS).to.equal(native.limits.maxDescriptorTransfers);
+      expect(SLOTS_PER_PIPE).to.equal(native.limits.slotsPerPipe);
+      expect(DESCRIPTOR_TRANSFERS).to.equal(native.limits.maxDescriptorTransfers);
     });
 
     it('offers 32 slots IN and 31 OUT, 4096-byte Buffers, and a share of 128 descriptor transfers', async function () {
       const { device, input, output } = await openFunction(backend, LOOPBACK_CONFIGURATION);
-      expect(input.slots).to.have.length(FAKE_SLOTS_PER_PIPE);
-      expect(output.slots).to.have.length(FAKE_SLOTS_PER_PIPE - 1);
+      expect(input.slots).to.have.length(SLOTS_PER_PIPE);
+      expect(output.slots).to.have.length(SLOTS_PER_PIPE - 1);
       for (const slot of [...input.slots, ...output.slots]) {
         expect(Buffer.isBuffer(slot)).to.equal(true);
         expect(slot.length).to.equal(4096);
@@ -120,14 +120,14 @@ describe('the fake backend', function () {
       const refused = await submit(input, mapped(0, 512)).completion;
       expect(refused).to.deep.include({ status: 'error', bytes: 0 });
       expect(refused.message).to.match(/slot 0, which has a transfer in flight/);
-      expect(backend.violations.take()).to.deep.equal([`fake-1 pipe 0x81: ${refused.message}`]);
+      expect(backend.violations.take()).to.deep.equal([`model-1 pipe 0x81: ${refused.message}`]);
       await device.close();
       expect((await waiting.completion).status).to.equal('aborted');
     });
 
     it('refuses a slot beyond the 31 that an OUT pipe offers', async function () {
       const { device, output } = await openFunction(backend, LOOPBACK_CONFIGURATION);
-      const refused = await submit(output, mapped(FAKE_SLOTS_PER_PIPE - 1, 8)).completion;
+      const refused = await submit(output, mapped(SLOTS_PER_PIPE - 1, 8)).completion;
       expect(refused.status).to.equal('error');
       expect(refused.message).to.match(/offers 31 slots \(the dext keeps one for zero-length packets\)/);
       expect(backend.violations.take()).to.have.length(1);
@@ -213,7 +213,7 @@ describe('the fake backend', function () {
       const waiting = submit(input, mapped(1, 512));
       input.lease(1, 512).revoke();
       output.lease(0, 8).revoke();
-      expect(() => input.lease(FAKE_SLOTS_PER_PIPE, 8)).to.throw(RangeError, new RegExp(String(FAKE_SLOTS_PER_PIPE)));
+      expect(() => input.lease(SLOTS_PER_PIPE, 8)).to.throw(RangeError, new RegExp(String(SLOTS_PER_PIPE)));
       const violations = backend.violations.take();
       expect(violations).to.have.length(3);
       expect(violations[0]).to.match(/lease of slot 1, which has a transfer in flight/);
@@ -233,7 +233,7 @@ describe('the fake backend', function () {
 
   describe('control', function () {
     it('takes any wLength up to 65535 and answers GET_DESCRIPTOR with the descriptor cut to it', async function () {
-      const device = await backend.open(backend.attach());
+      const device = await backend.open(backend.attach(gadgetZero).id);
       const full = await device.control('in', getDescriptor(0x01, 0), 0xffff, 1000);
       expect(full.status).to.equal('ok');
       expect([...full.data.subarray(0, 2), ...full.data.subarray(8, 12)]).to.deep.equal([18, 0x01, 0x25, 0x05, 0xa0, 0xa4]);
@@ -243,13 +243,13 @@ describe('the fake backend', function () {
       expect(configuration[2]).to.equal(configuration.length);
       expect([configuration[20], configuration[27]], 'endpoint addresses').to.deep.equal([0x81, 0x01]);
       expect((await device.control('in', getDescriptor(0x02, 2), 0xffff, 1000)).status).to.equal('stall');
-      expect(await device.getString(2)).to.equal('Gadget Zero (fake)');
+      expect(await device.getString(2)).to.equal('Gadget Zero (model)');
       await expectRejection(device.getString(42), StallError);
       await device.close();
     });
 
     it('refuses a wLength above 65535 and records it', async function () {
-      const device = await backend.open(backend.attach());
+      const device = await backend.open(backend.attach(gadgetZero).id);
       const refused = await device.control('in', { ...vendor, request: REQUEST_READ_BUFFER }, 0x10000, 1000);
       expect(refused.status).to.equal('error');
       expect(refused.message).to.match(/wLength 65536/);
@@ -258,7 +258,7 @@ describe('the fake backend', function () {
     });
 
     it('keeps 0x5b data in endpoint 0\'s one 4096-byte buffer, as Linux\'s gadget zero does', async function () {
-      const device = await backend.open(backend.attach());
+      const device = await backend.open(backend.attach(gadgetZero).id);
       const written = Uint8Array.from({ length: 64 }, (_, i) => i + 1);
       expect((await device.control('out', { ...vendor, request: REQUEST_WRITE_BUFFER }, written, 1000)).status).to.equal('ok');
       const read = (length: number) => device.control('in', { ...vendor, request: REQUEST_READ_BUFFER }, length, 1000);
@@ -281,11 +281,11 @@ describe('the fake backend', function () {
 
   describe('unplug', function () {
     it('tells the listeners of an idle device with no pipes', async function () {
-      const id = backend.attach();
-      const device = await backend.open(id);
+      const attached = backend.attach(gadgetZero);
+      const device = await backend.open(attached.id);
       let calls = 0;
       device.onDisconnect(() => calls++);
-      backend.detach(id);
+      backend.unplug(attached);
       expect(calls, 'synchronously').to.equal(0);
       await turn();
       expect(calls).to.equal(1);
@@ -293,11 +293,11 @@ describe('the fake backend', function () {
     });
 
     it('completes outstanding transfers with disconnected before the listeners run', async function () {
-      const { id, device, input } = await openFunction(backend, LOOPBACK_CONFIGURATION);
+      const { attached, device, input } = await openFunction(backend, LOOPBACK_CONFIGURATION);
       const order: string[] = [];
       input.submit(mapped(0, 512), (completion) => order.push(completion.status));
       device.onDisconnect(() => order.push('listener'));
-      backend.detach(id);
+      backend.unplug(attached);
       await turn();
       expect(order).to.deep.equal(['disconnected', 'listener']);
       await device.close();

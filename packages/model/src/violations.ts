@@ -1,11 +1,13 @@
 /**
- * Every limit of the real backends that a caller broke on the fake. The fake refuses such a call
- * as the real backend would, and the target's `leaks()` reports the list, so that a test which
- * makes the core break a limit fails with the limit named instead of passing on a kinder backend.
+ * Every limit of the real backends that a caller broke on the model backend. It refuses such a call
+ * as the real backend would and lists it here; a test's leak check reports the list, so that a
+ * test which makes the core break a limit fails with the limit named instead of passing on a
+ * kinder backend.
  */
 export class Violations {
   readonly #counts = new Map<string, number>();
 
+  /** @internal */
   record(message: string): void {
     this.#counts.set(message, (this.#counts.get(message) ?? 0) + 1);
   }
