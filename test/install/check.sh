@@ -14,7 +14,7 @@ ls "$REPO"/packages/native/prebuilds/*/*.node >/dev/null 2>&1 ||
   { echo "install check: no prebuild of the addon; run npm run prebuild -w @dextio/native" >&2; exit 1; }
 
 mkdir "$WORK/tarballs" "$WORK/app"
-(cd "$REPO" && npm pack --silent -w @dextio/core -w @dextio/native -w @dextio/dext --pack-destination "$WORK/tarballs" >/dev/null)
+(cd "$REPO" && npm pack --silent -w @dextio/core -w @dextio/native -w @dextio/dext -w @dextio/model --pack-destination "$WORK/tarballs" >/dev/null)
 echo "install check: packed $(cd "$WORK/tarballs" && echo *.tgz)"
 
 cd "$WORK/app"
@@ -38,7 +38,26 @@ JSON
 # The imports and calls of the Getting started guide.
 cat > main.ts <<'TS'
 import { Usb, dext, type InResult } from '@dextio/core';
+import { defineDevice, ModelBackend } from '@dextio/model';
 import { firstValueFrom, lastValueFrom, reduce, take } from 'rxjs';
+
+// A model device in this process, as a test of an app would use one.
+const echo = defineDevice({
+  vendorId: 0x1209,
+  productId: 0x0002,
+  configurations: [{ value: 1, interfaces: [{ number: 0, alternates: [{ setting: 0, endpoints: [
+    { address: 0x01, type: 'bulk', packetSize: 512, out: (data, device) => device.send(0x81, data) },
+    { address: 0x81, type: 'bulk', packetSize: 512 },
+  ] }] }] }],
+});
+const models = new ModelBackend();
+models.attach(echo);
+const modelDevice = await new Usb(models).open({ vendorId: 0x1209, productId: 0x0002 });
+await modelDevice.claimInterface(0);
+const echoed = (await modelDevice.openPipe('in', 1)).transferIn(512);
+await (await modelDevice.openPipe('out', 1)).transferOut(Uint8Array.of(1, 2, 3));
+console.log(`the model echoed ${(await echoed).data.length} bytes`);
+await modelDevice.close();
 
 const usb = new Usb(await dext());
 const device = await usb.open({ vendorId: 0x0525, productId: 0xa4a0 });
