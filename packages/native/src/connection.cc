@@ -371,6 +371,7 @@ void Connection::Deliver(Napi::Env env, Napi::Function callback, Message *messag
         RequestDrain(env);
         return;
     case Message::kStopped:
+        stoppedSeen_ = true;
         break;
     }
     if (closing_) {
@@ -1053,16 +1054,17 @@ Napi::Value Connection::Close(const Napi::CallbackInfo &info)
     closed_ = std::make_unique<Napi::Promise::Deferred>(Napi::Promise::Deferred::New(env));
     Napi::Promise promise = closed_->Promise();
     closedPromise_ = Napi::Persistent(promise);
-    bool stopped = false;
     {
         std::lock_guard<std::mutex> lock(gClosingMutex);
-        stopped = session->stopped;
-        if (!stopped) {
+        if (!session->stopped) {
             session->countedClosing = true;
             gClosing++;
         }
     }
-    if (stopped) {
+    /* Teardown follows the stopped notice in message order: the completions the dext sent before
+     * it (a control request's, say) must reach us first. Only a notice this thread has already
+     * handled (the device went away while open) lets it happen now. */
+    if (stoppedSeen_) {
         Teardown(env);
         return promise;
     }

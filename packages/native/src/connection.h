@@ -190,6 +190,8 @@ private:
     Napi::FunctionReference setImmediate_;
     /* The dext stopped under the open connection (the device went away). */
     bool gone_ = false;
+    /* This thread has handled the dext's stopped notice (the connection's last message). */
+    bool stoppedSeen_ = false;
     Napi::FunctionReference flush_;
     Napi::FunctionReference queueMicrotask_;
     /* Transfers and control requests in flight: the event loop stays alive while there are any. */

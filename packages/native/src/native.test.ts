@@ -432,6 +432,23 @@ describe('@dextio/native on the host runtime', function () {
     expect((await second).status, 'never sent').to.equal(kIOReturnAborted);
   });
 
+  it('finishes a control request the dext completed before its stop, when close() comes before either message', async function () {
+    const { connection } = connect();
+    connection.open();
+    host.gadgetInjectControlTimeout(1);
+    const request = connection.control(0xc0, 0x5c, 0, 0, 8, 5000);
+    // The unplug stops the dext at once: the request's (aborted) completion and the stopped notice
+    // are both on their way to this thread when close() is called, in the same job.
+    host.gadgetDisconnect();
+    try {
+      const closed = connection.close();
+      expect((await request).status).to.equal(kIOReturnNoDevice);
+      expect(await closed).to.equal(true);
+    } finally {
+      host.gadgetConnect();
+    }
+  });
+
   it('reports completion timestamps in nanoseconds of the monotonic clock', async function () {
     const { connection, completion } = connect();
     connection.open();
