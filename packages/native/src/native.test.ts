@@ -244,9 +244,9 @@ describe('@dextio/native on the host runtime', function () {
       await finished;
       const counters = connection.counters();
       const gaps = ticks.slice(1).map((t, i) => t - ticks[i]!);
-      // A drain that kept the thread while completions kept coming would leave one long gap.
+      // A drain that kept the thread while completions kept coming left gaps of 100 ms and more.
       console.log(`      longest gap ${Math.max(...gaps).toFixed(1)} ms, ${(counters.ringDoorbells! / counters.completions).toFixed(3)} doorbells per transfer`);
-      expect(Math.max(...gaps)).to.be.below(50);
+      expect(Math.max(...gaps)).to.be.below(80);
       expect(ticks.length).to.be.above(50);
       // Polling took most completions without a doorbell (IPC messages are counted, not timed).
       expect(counters.ringDoorbells! / counters.completions).to.be.below(0.5);
