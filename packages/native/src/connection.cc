@@ -122,6 +122,19 @@ kern_return_t CountCall(kern_return_t kr)
     return kr;
 }
 
+/* The pipes the dext drives (GetPipes); none when the call fails. */
+kern_return_t ListPipes(io_connect_t connect, std::vector<DextioPipeInfo> *pipes)
+{
+    pipes->assign(kDextioMaxPipes, DextioPipeInfo{});
+    uint64_t count = 0;
+    uint32_t countSize = 1;
+    size_t bytes = pipes->size() * sizeof(DextioPipeInfo);
+    kern_return_t kr = CountCall(IOConnectCallMethod(connect, kDextioSelectorGetPipes, nullptr, 0, nullptr, 0, &count,
+                                                     &countSize, pipes->data(), &bytes));
+    pipes->resize(kr == kIOReturnSuccess ? std::min<size_t>(count, bytes / sizeof(DextioPipeInfo)) : 0);
+    return kr;
+}
+
 } // namespace
 
 Napi::Function Connection::Init(Napi::Env env)
@@ -262,15 +275,8 @@ Napi::Value Connection::Open(const Napi::CallbackInfo &info)
     if (kr == kIOReturnSuccess) {
         kr = MapFixed(session->connect, DextioMemoryTypeSubmissionRing(), sizeof(DextioSubmissionRing), &submissions);
     }
-    std::vector<DextioPipeInfo> pipes(kDextioMaxPipes);
-    if (kr == kIOReturnSuccess) {
-        uint64_t count = 0;
-        uint32_t countSize = 1;
-        size_t bytes = pipes.size() * sizeof(DextioPipeInfo);
-        kr = CountCall(IOConnectCallMethod(session->connect, kDextioSelectorGetPipes, nullptr, 0, nullptr, 0, &count, &countSize,
-                                 pipes.data(), &bytes));
-        pipes.resize(kr == kIOReturnSuccess ? std::min<size_t>(count, bytes / sizeof(DextioPipeInfo)) : 0);
-    }
+    std::vector<DextioPipeInfo> pipes;
+    if (kr == kIOReturnSuccess) kr = ListPipes(session->connect, &pipes);
     if (kr == kIOReturnSuccess) {
         session->ring = reinterpret_cast<const DextioCompletionRing *>(ring);
         session->consumer = reinterpret_cast<DextioCompletionConsumer *>(consumer);
@@ -963,14 +969,7 @@ Napi::Value Connection::SelectAlternate(const Napi::CallbackInfo &info)
         /* The pipes change with the setting: views of the old ones are detached (no view outlives
          * what the dext may have released), and slots() maps afresh. */
         DetachSlotViews();
-        std::vector<DextioPipeInfo> pipes(kDextioMaxPipes);
-        uint64_t count = 0;
-        uint32_t countSize = 1;
-        size_t bytes = pipes.size() * sizeof(DextioPipeInfo);
-        kern_return_t listed = CountCall(IOConnectCallMethod(session_->connect, kDextioSelectorGetPipes, nullptr, 0, nullptr, 0,
-                                                   &count, &countSize, pipes.data(), &bytes));
-        pipes.resize(listed == kIOReturnSuccess ? std::min<size_t>(count, bytes / sizeof(DextioPipeInfo)) : 0);
-        pipes_ = std::move(pipes);
+        ListPipes(session_->connect, &pipes_);
     }
     return Napi::Number::New(env, kr);
 }
