@@ -262,6 +262,22 @@ void DextioUserClient::free()
     super::free();
 }
 
+// Memory the dext shares with its client (the rings, the consumer page): made, mapped into the
+// dext, and zeroed.
+static kern_return_t CreateSharedMemory(uint64_t size, IOBufferMemoryDescriptor **memory, IOMemoryMap **map,
+                                        void **address)
+{
+    kern_return_t ret = IOBufferMemoryDescriptor::Create(kIOMemoryDirectionInOut, size, 0, memory);
+    if (ret == kIOReturnSuccess) {
+        ret = (*memory)->CreateMapping(0, 0, 0, 0, 0, map);
+    }
+    if (ret == kIOReturnSuccess) {
+        *address = reinterpret_cast<void *>((*map)->GetAddress());
+        memset(*address, 0, size);
+    }
+    return ret;
+}
+
 kern_return_t IMPL(DextioUserClient, Start)
 {
     kern_return_t ret = Start(provider, SUPERDISPATCH);
@@ -278,32 +294,19 @@ kern_return_t IMPL(DextioUserClient, Start)
     ivars->interface = ivars->driver->GetInterface();
     ivars->interface->retain();
 
-    ret = IOBufferMemoryDescriptor::Create(kIOMemoryDirectionInOut, DEXTIO_COMPLETION_RING_SIZE, 0, &ivars->ring);
+    void *address = NULL;
+    ret = CreateSharedMemory(DEXTIO_COMPLETION_RING_SIZE, &ivars->ring, &ivars->ringMap, &address);
     if (ret == kIOReturnSuccess) {
-        ret = ivars->ring->CreateMapping(0, 0, 0, 0, 0, &ivars->ringMap);
-    }
-    if (ret == kIOReturnSuccess) {
-        ivars->ringAddress = reinterpret_cast<DextioCompletionRing *>(ivars->ringMap->GetAddress());
-        memset(ivars->ringAddress, 0, sizeof(*ivars->ringAddress));
+        ivars->ringAddress = static_cast<DextioCompletionRing *>(address);
         ivars->ringAddress->header.capacity = kDextioCompletionRingCapacity;
-        ret = IOBufferMemoryDescriptor::Create(kIOMemoryDirectionInOut, DEXTIO_COMPLETION_CONSUMER_SIZE, 0,
-                                               &ivars->consumerPage);
+        ret = CreateSharedMemory(DEXTIO_COMPLETION_CONSUMER_SIZE, &ivars->consumerPage, &ivars->consumerMap, &address);
     }
     if (ret == kIOReturnSuccess) {
-        ret = ivars->consumerPage->CreateMapping(0, 0, 0, 0, 0, &ivars->consumerMap);
+        ivars->consumer = static_cast<DextioCompletionConsumer *>(address);
+        ret = CreateSharedMemory(DEXTIO_SUBMISSION_RING_SIZE, &ivars->submissionRing, &ivars->submissionMap, &address);
     }
     if (ret == kIOReturnSuccess) {
-        ivars->consumer = reinterpret_cast<DextioCompletionConsumer *>(ivars->consumerMap->GetAddress());
-        memset(ivars->consumer, 0, sizeof(*ivars->consumer));
-        ret = IOBufferMemoryDescriptor::Create(kIOMemoryDirectionInOut, DEXTIO_SUBMISSION_RING_SIZE, 0,
-                                               &ivars->submissionRing);
-    }
-    if (ret == kIOReturnSuccess) {
-        ret = ivars->submissionRing->CreateMapping(0, 0, 0, 0, 0, &ivars->submissionMap);
-    }
-    if (ret == kIOReturnSuccess) {
-        ivars->submissions = reinterpret_cast<DextioSubmissionRing *>(ivars->submissionMap->GetAddress());
-        memset(ivars->submissions, 0, sizeof(*ivars->submissions));
+        ivars->submissions = static_cast<DextioSubmissionRing *>(address);
         // Data stages that travel by value; larger ones bring their own descriptor.
         ret = ivars->interface->CreateIOBuffer(kIOMemoryDirectionInOut, kDextioSlotCapacity, &ivars->controlBuffer);
     }
