@@ -162,7 +162,8 @@ export class DextDevice implements BackendDevice, PipeHost {
     return this.connection.submitDescriptor(pipe, buffer, length, timeout, tag);
   }
   abort(pipe: number): number {
-    return this.#call(() => this.connection.abort(pipe));
+    if (!this.connection.isOpen) return this.#closedStatus();
+    return this.connection.abort(pipe);
   }
   leaseSlot(pipe: number, slot: number): Uint8Array {
     return this.connection.leaseSlot(pipe, slot);
@@ -172,7 +173,8 @@ export class DextDevice implements BackendDevice, PipeHost {
     if (this.connection.isOpen) this.connection.revokeLease(view);
   }
   clearHalt(pipe: number): number {
-    return this.#call(() => this.connection.clearHalt(pipe));
+    if (!this.connection.isOpen) return this.#closedStatus();
+    return this.connection.clearHalt(pipe);
   }
 
   async selectConfiguration(configurationValue: number): Promise<void> {
@@ -194,7 +196,7 @@ export class DextDevice implements BackendDevice, PipeHost {
 
   async selectAlternateInterface(_interfaceNumber: number, alternateSetting: number): Promise<void> {
     this.#assertPresent();
-    const ioReturn = this.#call(() => this.connection.selectAlternate(alternateSetting));
+    const ioReturn = this.connection.isOpen ? this.connection.selectAlternate(alternateSetting) : this.#closedStatus();
     if (ioReturn !== 0) throw callError(`select alternate setting ${alternateSetting}`, ioReturn);
     this.#info = this.connection.deviceInfo();
     this.#pipeInfo = this.connection.pipes();
@@ -305,12 +307,6 @@ export class DextDevice implements BackendDevice, PipeHost {
       const ioReturn = (error as { ioReturn?: unknown }).ioReturn;
       return typeof ioReturn !== 'number' || completionStatus(ioReturn) !== 'disconnected';
     }
-  }
-
-  /** A native call on a connection that may have closed under it. */
-  #call(run: () => number): number {
-    if (!this.connection.isOpen) return this.#closedStatus();
-    return run();
   }
 
   /** What a call on a connection that closed under it reports. */
