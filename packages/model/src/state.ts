@@ -85,13 +85,7 @@ export class DeviceState implements DeviceContext<unknown> {
   }
 
   send(address: number, data: Uint8Array): void {
-    const endpoint = this.endpoint(address);
-    if (!endpoint || !(address & 0x80)) throw new RangeError(`send: 0x${address.toString(16)} is not an IN endpoint of the current settings`);
-    const packets = this.#packetsOf(address);
-    if (data.length === 0) packets.push(new Uint8Array(0));
-    for (let offset = 0; offset < data.length; offset += endpoint.packetSize) {
-      packets.push(data.slice(offset, offset + endpoint.packetSize));
-    }
+    this.#enqueue(address, data);
     this.onSend(address);
   }
 
@@ -122,12 +116,8 @@ export class DeviceState implements DeviceContext<unknown> {
     const packets = this.#packetsOf(address);
     if (packets.length === 0) {
       const produced = this.endpoint(address)?.in?.(length, this);
-      if (produced !== undefined) {
-        const before = this.onSend;
-        this.onSend = () => undefined; // the caller is about to take them
-        this.send(address, produced);
-        this.onSend = before;
-      }
+      // Queued without onSend: the caller is about to take them.
+      if (produced !== undefined) this.#enqueue(address, produced);
     }
     return packets;
   }
@@ -180,6 +170,17 @@ export class DeviceState implements DeviceContext<unknown> {
     if (type === CONFIGURATION_DESCRIPTOR) return this.#bytes.configuration(index);
     if (type === STRING_DESCRIPTOR) return this.#bytes.string(index, languageId);
     return undefined;
+  }
+
+  /** Splits `data` into the endpoint's packets, queued to send; an empty one is a zero-length packet. */
+  #enqueue(address: number, data: Uint8Array): void {
+    const endpoint = this.endpoint(address);
+    if (!endpoint || !(address & 0x80)) throw new RangeError(`send: 0x${address.toString(16)} is not an IN endpoint of the current settings`);
+    const packets = this.#packetsOf(address);
+    if (data.length === 0) packets.push(new Uint8Array(0));
+    for (let offset = 0; offset < data.length; offset += endpoint.packetSize) {
+      packets.push(data.slice(offset, offset + endpoint.packetSize));
+    }
   }
 
   #packetsOf(address: number): Uint8Array[] {
